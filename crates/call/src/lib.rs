@@ -1,0 +1,1 @@
+//! The call task: one owner per call wiring SIP, media, dialplan and store.

@@ -1,0 +1,1 @@
+//! Dialplans for Switchboard: the format, its validator and the sans-IO interpreter.

@@ -1,0 +1,1 @@
+//! SIP signalling for Switchboard: a sans-IO endpoint (transactions, dialogs, SDP) on rsipstack's message parser.
