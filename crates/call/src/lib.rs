@@ -1,1 +1,10 @@
-//! The call task: one owner per call wiring SIP, media, dialplan and store.
+//! The call layer: the SIP edge task, one task per call (media, dialplan, recording, event log),
+//! and our own SIP caller for `switchboard call`.
+
+pub mod client;
+pub mod gateway;
+pub mod inbound;
+pub mod media_session;
+pub mod sip_server;
+
+pub use gateway::{CallSettings, DialplanRegistry, Gateway, Listen, start};

@@ -1,1 +1,20 @@
 //! Dialplans for Switchboard: the format, its validator and the sans-IO interpreter.
+//!
+//! A dialplan is a TOML file of named nodes (see docs/DIALPLANS.md). [`Dialplan::load`]
+//! checks it completely, reporting every problem with `file:line:col`;
+//! [`DialplanInterpreter`] runs one call through it, driven by inputs and time passed in.
+
+#![warn(missing_docs)]
+
+mod condition;
+mod error;
+mod format;
+mod hours;
+mod interpreter;
+mod parse;
+mod template;
+mod validate;
+
+pub use error::{DialplanError, DialplanErrors};
+pub use format::Dialplan;
+pub use interpreter::{DialplanEvent, DialplanInterpreter, Input, Output};

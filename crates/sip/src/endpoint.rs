@@ -555,19 +555,20 @@ impl SipEndpoint {
             return;
         }
         if info.method == "INVITE"
-            && let Some(&id) = self.invite_tx.get(&key) {
-                // Retransmitted INVITE: repeat our last response (the 2xx is retransmitted by its timer).
-                if let Some(d) = self.dialogs.get(&id) {
-                    let data = d.pending_ack.as_ref().map(|p| p.data.clone());
-                    match data {
-                        Some(data) => self.transmits.push_back(Transmit { to: from, data }),
-                        None => {
-                            self.reply_raw(from, &msg, 100, "Trying", &[]);
-                        }
+            && let Some(&id) = self.invite_tx.get(&key)
+        {
+            // Retransmitted INVITE: repeat our last response (the 2xx is retransmitted by its timer).
+            if let Some(d) = self.dialogs.get(&id) {
+                let data = d.pending_ack.as_ref().map(|p| p.data.clone());
+                match data {
+                    Some(data) => self.transmits.push_back(Transmit { to: from, data }),
+                    None => {
+                        self.reply_raw(from, &msg, 100, "Trying", &[]);
                     }
                 }
-                return;
             }
+            return;
+        }
         let required = msg.header_list("Require");
         if !required.is_empty() && info.method != "CANCEL" {
             let extra = [("Unsupported", required.join(", "))];
@@ -671,12 +672,13 @@ impl SipEndpoint {
             });
         };
         if let Some(enc) = msg.header("Content-Encoding")
-            && !enc.eq_ignore_ascii_case("identity") {
-                return Err(Rejection {
-                    code: 415,
-                    reason: "Unsupported Content-Encoding".into(),
-                });
-            }
+            && !enc.eq_ignore_ascii_case("identity")
+        {
+            return Err(Rejection {
+                code: 415,
+                reason: "Unsupported Content-Encoding".into(),
+            });
+        }
         sdp::parse(&body).map(Some).map_err(|e| Rejection {
             code: 400,
             reason: format!("Bad SDP: {e}"),
@@ -883,9 +885,11 @@ impl SipEndpoint {
             "BYE" => {
                 self.reply_final(now, from, &msg, key, 200, "OK", &[]);
                 if let Some(d) = self.dialogs.get(&id)
-                    && d.state == DialogState::Early && d.invite.is_some() {
-                        self.final_response(now, id, 487, "Request Terminated", None);
-                    }
+                    && d.state == DialogState::Early
+                    && d.invite.is_some()
+                {
+                    self.final_response(now, id, 487, "Request Terminated", None);
+                }
                 self.end(id, EndCause::RemoteBye);
                 self.forget_dialog(id);
             }
@@ -1086,10 +1090,11 @@ impl SipEndpoint {
 
     fn end(&mut self, id: DialogId, cause: EndCause) {
         if let Some(d) = self.dialogs.get_mut(&id)
-            && !d.ended {
-                d.ended = true;
-                self.events.push_back(SipEvent::Ended { dialog: id, cause });
-            }
+            && !d.ended
+        {
+            d.ended = true;
+            self.events.push_back(SipEvent::Ended { dialog: id, cause });
+        }
     }
 
     /// Drops the dialog once nothing is left to retransmit or absorb.
@@ -1347,20 +1352,22 @@ impl SipEndpoint {
         let d = self.dialogs.get_mut(&id).expect("dialog checked above");
         if let (Some(ch), Some((user, pass)), false) =
             (challenge, d.credentials.clone(), d.auth_tried)
-            && matches!(code, 401 | 407) && !d.hangup_requested {
-                d.auth_tried = true;
-                d.local_cseq += 1;
-                let uri = d.remote_target.clone();
-                let sdp = d
-                    .sent_invite
-                    .as_ref()
-                    .map(|m| m.body.clone())
-                    .unwrap_or_default();
-                let cnonce = self.token();
-                let header = auth::authorize(&ch, "INVITE", &uri, &user, &pass, &cnonce);
-                self.send_invite(now, id, sdp, header);
-                return;
-            }
+            && matches!(code, 401 | 407)
+            && !d.hangup_requested
+        {
+            d.auth_tried = true;
+            d.local_cseq += 1;
+            let uri = d.remote_target.clone();
+            let sdp = d
+                .sent_invite
+                .as_ref()
+                .map(|m| m.body.clone())
+                .unwrap_or_default();
+            let cnonce = self.token();
+            let header = auth::authorize(&ch, "INVITE", &uri, &user, &pass, &cnonce);
+            self.send_invite(now, id, sdp, header);
+            return;
+        }
         self.end(id, EndCause::Rejected(code));
         self.client_tx.remove(&branch);
         self.forget_dialog(id);
@@ -1487,9 +1494,10 @@ impl SipEndpoint {
             self.end(id, EndCause::Timeout);
         }
         if let Some(method) = timed_out_request
-            && method == "INVITE" {
-                self.end(id, EndCause::Timeout);
-            }
+            && method == "INVITE"
+        {
+            self.end(id, EndCause::Timeout);
+        }
         self.forget_dialog(id);
     }
 }

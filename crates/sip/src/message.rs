@@ -157,6 +157,36 @@ pub fn header_end(data: &[u8]) -> Option<usize> {
         .map(|p| p + 4)
 }
 
+/// Length of the first complete message at the start of a TCP stream buffer, if it is all there.
+/// Leading CRLFs (keep-alives) count as a zero-length message of that many bytes.
+pub fn frame_length(buf: &[u8]) -> Result<Option<usize>, ParseError> {
+    let skip = buf
+        .iter()
+        .take_while(|&&b| b == b'\r' || b == b'\n')
+        .count();
+    if skip > 0 {
+        return Ok(Some(skip));
+    }
+    let Some(end) = header_end(buf) else {
+        if buf.len() > MAX_MESSAGE_SIZE {
+            return Err(error("Message Too Large", None));
+        }
+        return Ok(None);
+    };
+    let head = String::from_utf8_lossy(&buf[..end]);
+    let length = head
+        .split("\r\n")
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| canonical_name(k.trim()) == "Content-Length")
+        .map(|(_, v)| parse_content_length(v));
+    match length {
+        Some(Some(len)) if buf.len() >= end + len => Ok(Some(end + len)),
+        Some(Some(_)) => Ok(None),
+        // A stream cannot be framed without a valid Content-Length (RFC 3261 §18.3).
+        _ => Err(error("Missing or bad Content-Length on a stream", None)),
+    }
+}
+
 /// Parses one complete message (a UDP datagram, or a frame cut from a TCP stream).
 pub fn parse(data: &[u8]) -> Result<SipMessage, ParseError> {
     if data.len() > MAX_MESSAGE_SIZE {
@@ -499,6 +529,18 @@ mod tests {
         let e = parse(b"INVITE sip:a@b SIP/2.0\r\nl: 0\r\nContent-Length: 0\r\n\r\n").unwrap_err();
         assert!(e.reason.contains("Multiple"));
         assert!(parse(b"SIP/2.0 4294967301 big\r\nCall-ID: x\r\n\r\n").is_err());
+    }
+
+    #[test]
+    fn frames_a_stream() {
+        let one = b"OPTIONS sip:a@b SIP/2.0\r\nl: 3\r\n\r\nabc";
+        let mut stream = b"\r\n\r\n".to_vec();
+        stream.extend_from_slice(one);
+        stream.extend_from_slice(b"OPTIONS sip:a@b SIP/2.0\r\n");
+        assert_eq!(frame_length(&stream), Ok(Some(4)));
+        assert_eq!(frame_length(&stream[4..]), Ok(Some(one.len())));
+        assert_eq!(frame_length(&stream[4 + one.len()..]), Ok(None));
+        assert!(frame_length(b"OPTIONS sip:a@b SIP/2.0\r\n\r\n").is_err());
     }
 
     #[test]

@@ -88,13 +88,15 @@ pub fn validate_request(m: &SipMessage) -> Result<RequestInfo, Rejection> {
         _ => return Err(Rejection::bad("Multiple Max-Forwards headers")),
     };
     if let Some(expires) = m.header("Expires")
-        && expires.parse::<u32>().is_err() {
-            return Err(Rejection::bad("Bad Expires"));
-        }
+        && expires.parse::<u32>().is_err()
+    {
+        return Err(Rejection::bad("Bad Expires"));
+    }
     if let Some(date) = m.header("Date")
-        && !date.trim_end().ends_with("GMT") {
-            return Err(Rejection::bad("Date must be in GMT"));
-        }
+        && !date.trim_end().ends_with("GMT")
+    {
+        return Err(Rejection::bad("Date must be in GMT"));
+    }
     let mut contact = None;
     for value in m.header_list("Contact") {
         if value == "*" && method == "REGISTER" {
@@ -102,9 +104,10 @@ pub fn validate_request(m: &SipMessage) -> Result<RequestInfo, Rejection> {
         }
         let c = NameAddr::parse(value).map_err(|e| Rejection::bad(format!("Bad Contact: {e}")))?;
         if let Some(Some(exp)) = crate::headers::param(&c.params, "expires")
-            && exp.parse::<u32>().is_err() {
-                return Err(Rejection::bad("Bad Contact expires"));
-            }
+            && exp.parse::<u32>().is_err()
+        {
+            return Err(Rejection::bad("Bad Contact expires"));
+        }
         contact.get_or_insert(c);
     }
     if !m.body.is_empty() && m.header("Content-Type").is_none() {

@@ -1,1 +1,133 @@
-fn main() {}
+//! `switchboard`: the telephony voice-bot and call-center gateway (the thin binary: CLI, config,
+//! starting the servers; no call logic lives here).
+
+mod calls;
+mod config;
+mod dial;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Switchboard: a SIP gateway that answers calls, runs IVR dialplans, records and logs every call.
+#[derive(Parser)]
+#[command(version, about, long_about = None, after_help = "\
+Examples:
+  switchboard serve                                 start with ./switchboard.toml (or defaults)
+  switchboard dialplan check dialplans/hotline.toml
+  switchboard call sip:100@127.0.0.1:5060 --dtmf 1 --record /tmp/call.wav
+  switchboard calls list
+  switchboard calls show last")]
+struct Cli {
+    /// Configuration file (default: ./switchboard.toml if present).
+    #[arg(long, short, global = true, env = "SWITCHBOARD_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway: SIP on UDP and TCP, dialplans, recordings, call log.
+    Serve,
+    /// Work with dialplan files.
+    Dialplan {
+        #[command(subcommand)]
+        command: DialplanCommand,
+    },
+    /// Look at recorded calls.
+    Calls {
+        #[command(subcommand)]
+        command: CallsCommand,
+    },
+    /// Place a call with our own small SIP caller.
+    Call(dial::CallArgs),
+}
+
+#[derive(Subcommand)]
+enum DialplanCommand {
+    /// Validate dialplan files; prints FILE:LINE:COL: REASON for each problem.
+    Check {
+        /// Dialplan files (.toml).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Directory of the prompts the dialplans name (default: from the config).
+        #[arg(long)]
+        sounds: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CallsCommand {
+    /// The most recent calls, newest first.
+    List {
+        /// How many.
+        #[arg(long, short = 'n', default_value_t = 20)]
+        limit: u32,
+        /// Only calls whose From contains this text.
+        #[arg(long)]
+        from: Option<String>,
+        /// Only calls whose To contains this text.
+        #[arg(long)]
+        to: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One call with its event timeline ("last" for the newest).
+    Show {
+        /// Call id, a unique prefix of one, or "last".
+        id: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match config::Config::find(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve => serve::serve(config).await,
+            Command::Dialplan {
+                command: DialplanCommand::Check { files, sounds },
+            } => {
+                let sounds = sounds.unwrap_or_else(|| config.path(&config.dialplans.sounds_dir));
+                calls::check_dialplans(&files, &sounds)
+            }
+            Command::Calls {
+                command:
+                    CallsCommand::List {
+                        limit,
+                        from,
+                        to,
+                        json,
+                    },
+            } => calls::list(&config, limit, from, to, json).await,
+            Command::Calls {
+                command: CallsCommand::Show { id, json },
+            } => calls::show(&config, &id, json).await,
+            Command::Call(args) => dial::call(args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

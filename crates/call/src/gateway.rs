@@ -1,0 +1,295 @@
+//! The gateway: binds the SIP sockets, starts the SIP task and spawns one task per call.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime};
+
+use sb_dialog::Dialplan;
+use sb_media::Codec;
+use sb_media::prompt::PromptCache;
+use sb_sip::{EndpointConfig, SipEndpoint};
+use sb_store::StoreWriter;
+use tokio::net::{TcpListener, UdpSocket};
+
+use crate::inbound::{bind_pair, run_inbound};
+use crate::sip_server::{SipHandle, SipSockets, spawn_sip};
+
+/// Settings every call needs.
+#[derive(Debug, Clone)]
+pub struct CallSettings {
+    /// Address for RTP sockets and SDP.
+    pub public_ip: IpAddr,
+    /// RTP port range (even ports for RTP, the next odd one for RTCP).
+    pub rtp_ports: (u16, u16),
+    /// Where recordings go (`<call id>.wav`).
+    pub recordings_dir: PathBuf,
+    /// Codecs we accept, preferred first.
+    pub codecs: Vec<Codec>,
+    /// Calls are ended after this long.
+    pub max_duration: Duration,
+    /// Calls with no RTP for this long are ended.
+    pub rtp_timeout: Duration,
+}
+
+/// Hands out RTP/RTCP port pairs round-robin from the configured range.
+#[derive(Debug)]
+pub struct PortPool {
+    range: (u16, u16),
+    next: Mutex<u16>,
+}
+
+impl PortPool {
+    /// A pool over `[low, high]`.
+    pub fn new(range: (u16, u16)) -> Self {
+        let low = range.0 + range.0 % 2;
+        PortPool {
+            range: (low, range.1),
+            next: Mutex::new(low),
+        }
+    }
+
+    /// Binds a free even/odd pair.
+    pub async fn bind(&self, ip: IpAddr) -> Option<(UdpSocket, UdpSocket)> {
+        let (low, high) = self.range;
+        let attempts = (high.saturating_sub(low) / 2).max(1);
+        for _ in 0..attempts {
+            let port = {
+                let mut next = self.next.lock().expect("port pool lock");
+                let p = *next;
+                *next = if p + 3 > high { low } else { p + 2 };
+                p
+            };
+            if let Some(pair) = bind_pair(ip, port).await {
+                return Some(pair);
+            }
+        }
+        None
+    }
+}
+
+/// Dialplans by name, with number routes and a default; reloadable while calls run.
+#[derive(Debug)]
+pub struct DialplanRegistry {
+    dir: PathBuf,
+    sounds_dir: PathBuf,
+    default: String,
+    routes: HashMap<String, String>,
+    plans: RwLock<HashMap<String, (Arc<Dialplan>, SystemTime)>>,
+}
+
+impl DialplanRegistry {
+    /// Loads every `*.toml` in `dir`; any invalid file is an error naming file:line.
+    pub fn load(
+        dir: &Path,
+        sounds_dir: &Path,
+        default: &str,
+        routes: HashMap<String, String>,
+    ) -> Result<Self, String> {
+        let registry = DialplanRegistry {
+            dir: dir.to_path_buf(),
+            sounds_dir: sounds_dir.to_path_buf(),
+            default: default.to_string(),
+            routes,
+            plans: RwLock::new(HashMap::new()),
+        };
+        let mut errors = Vec::new();
+        for path in registry.files()? {
+            match Dialplan::load(&path, sounds_dir) {
+                Ok(plan) => {
+                    let mtime = mtime(&path);
+                    registry
+                        .plans
+                        .write()
+                        .expect("dialplan lock")
+                        .insert(stem(&path), (Arc::new(plan), mtime));
+                }
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors.join("\n"));
+        }
+        let plans = registry.plans.read().expect("dialplan lock");
+        let missing: Vec<&String> = std::iter::once(&registry.default)
+            .chain(registry.routes.values())
+            .filter(|n| !plans.contains_key(*n))
+            .collect();
+        if let Some(name) = missing.first() {
+            return Err(format!(
+                "dialplan {name:?} is configured but there is no {}/{name}.toml",
+                registry.dir.display()
+            ));
+        }
+        drop(plans);
+        Ok(registry)
+    }
+
+    fn files(&self) -> Result<Vec<PathBuf>, String> {
+        let entries =
+            std::fs::read_dir(&self.dir).map_err(|e| format!("{}: {e}", self.dir.display()))?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        Ok(files)
+    }
+
+    /// The dialplan for a dialled number (its route, else the default).
+    pub fn for_number(&self, dialled: &str) -> Option<Arc<Dialplan>> {
+        let name = self.routes.get(dialled).unwrap_or(&self.default);
+        self.plans
+            .read()
+            .expect("dialplan lock")
+            .get(name)
+            .map(|(p, _)| p.clone())
+    }
+
+    /// Names of the loaded dialplans.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .plans
+            .read()
+            .expect("dialplan lock")
+            .keys()
+            .cloned()
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Reloads files whose modification time changed. A broken file keeps the old version
+    /// running and the reason is logged.
+    pub fn reload_changed(&self) {
+        let Ok(files) = self.files() else { return };
+        for path in files {
+            let name = stem(&path);
+            let mtime = mtime(&path);
+            let known = self
+                .plans
+                .read()
+                .expect("dialplan lock")
+                .get(&name)
+                .map(|(_, t)| *t);
+            if known == Some(mtime) {
+                continue;
+            }
+            match Dialplan::load(&path, &self.sounds_dir) {
+                Ok(plan) => {
+                    tracing::info!(dialplan = %name, "dialplan reloaded");
+                    self.plans
+                        .write()
+                        .expect("dialplan lock")
+                        .insert(name, (Arc::new(plan), mtime));
+                }
+                Err(e) => {
+                    tracing::error!(dialplan = %name, "dialplan rejected, keeping the previous version:\n{e}");
+                    if let Some(entry) = self.plans.write().expect("dialplan lock").get_mut(&name) {
+                        // Remember the broken version so the error is logged once, not every poll.
+                        entry.1 = mtime;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn mtime(path: &Path) -> SystemTime {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .unwrap_or(SystemTime::UNIX_EPOCH)
+}
+
+/// Everything a call task shares with the others.
+pub struct Services {
+    /// Call settings.
+    pub settings: CallSettings,
+    /// Commands to the SIP task.
+    pub sip: SipHandle,
+    /// Event log.
+    pub store: StoreWriter,
+    /// Dialplans.
+    pub dialplans: Arc<DialplanRegistry>,
+    /// Decoded prompts.
+    pub prompts: PromptCache,
+    /// RTP ports.
+    pub ports: PortPool,
+}
+
+/// Where the gateway listens.
+#[derive(Debug, Clone)]
+pub struct Listen {
+    /// SIP over UDP.
+    pub udp: SocketAddr,
+    /// SIP over TCP (same port usually).
+    pub tcp: Option<SocketAddr>,
+}
+
+/// A running gateway.
+pub struct Gateway {
+    /// Bound UDP address.
+    pub udp_addr: SocketAddr,
+    /// Bound TCP address.
+    pub tcp_addr: Option<SocketAddr>,
+    /// Shared services.
+    pub services: Arc<Services>,
+}
+
+/// Binds the sockets and starts serving calls.
+pub async fn start(
+    listen: Listen,
+    endpoint: EndpointConfig,
+    settings: CallSettings,
+    store: StoreWriter,
+    dialplans: Arc<DialplanRegistry>,
+) -> std::io::Result<Gateway> {
+    let udp = UdpSocket::bind(listen.udp).await?;
+    let udp_addr = udp.local_addr()?;
+    let tcp = match listen.tcp {
+        Some(addr) => Some(TcpListener::bind(addr).await?),
+        None => None,
+    };
+    let tcp_addr = tcp.as_ref().map(|t| t.local_addr()).transpose()?;
+    let mut endpoint = endpoint;
+    if endpoint.public_addr.port() == 0 {
+        endpoint.public_addr.set_port(udp_addr.port());
+    }
+    let services_slot: Arc<std::sync::OnceLock<Arc<Services>>> = Arc::default();
+    let slot = services_slot.clone();
+    let spawner = Box::new(move |call, events| {
+        if let Some(svc) = slot.get() {
+            tokio::spawn(run_inbound(call, events, svc.clone()));
+        }
+    });
+    let sip = spawn_sip(SipEndpoint::new(endpoint), SipSockets { udp, tcp }, spawner);
+    let services = Arc::new(Services {
+        ports: PortPool::new(settings.rtp_ports),
+        settings,
+        sip,
+        store,
+        dialplans: dialplans.clone(),
+        prompts: PromptCache::new(),
+    });
+    let _ = services_slot.set(services.clone());
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            every.tick().await;
+            dialplans.reload_changed();
+        }
+    });
+    Ok(Gateway {
+        udp_addr,
+        tcp_addr,
+        services,
+    })
+}

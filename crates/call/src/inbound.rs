@@ -1,0 +1,426 @@
+//! The inbound call task: one task owns one call — its SIP dialog (through the SIP task), its
+//! RTP sockets, media, dialplan and recording — and logs every step to the store as it happens.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use sb_dialog::{DialplanInterpreter, Input, Output};
+use sb_media::recorder::StereoRecorder;
+use sb_sip::sdp::{self, Direction, Format, LocalSession};
+use sb_sip::{EndCause, IncomingCall, SipEvent};
+use sb_store::NewCall;
+use serde_json::json;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+use crate::gateway::Services;
+use crate::media_session::{DtmfSource, MediaEvent, MediaParams, MediaSession};
+use crate::sip_server::{SipCommand, sleep_until};
+
+const FRAME: Duration = Duration::from_millis(20);
+const RTCP_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Runs one inbound call to its end.
+pub async fn run_inbound(
+    call: IncomingCall,
+    events: mpsc::UnboundedReceiver<SipEvent>,
+    svc: Arc<Services>,
+) {
+    let id = sb_store::new_call_id();
+    let span = tracing::info_span!("call", id = %id, from = %call.from, to = %call.to);
+    let _enter = span.enter();
+    let store = svc.store.clone();
+    let plan = svc.dialplans.for_number(&call.dialled);
+    let recording: PathBuf = svc.settings.recordings_dir.join(format!("{id}.wav"));
+    store.call_started(NewCall {
+        id: id.clone(),
+        from_uri: call.from.clone(),
+        to_uri: call.to.clone(),
+        dialplan: plan.as_ref().map(|p| p.name().to_string()),
+        started_at: Utc::now(),
+        recording_path: None,
+    });
+    let log = |kind: &str, data: serde_json::Value| store.event(&id, Utc::now(), kind, data);
+    log(
+        "invite",
+        json!({"from": call.from, "to": call.to, "dialled": call.dialled,
+               "source": call.source.addr.to_string(),
+               "transport": format!("{:?}", call.source.transport).to_uppercase(),
+               "sip_call_id": call.call_id}),
+    );
+    tracing::info!(source = %call.source.addr, "incoming call");
+
+    let reject = |code: u16, reason: &str, outcome: &str| {
+        svc.sip
+            .send(SipCommand::Reject(call.dialog, code, reason.to_string()));
+        store.event(
+            &id,
+            Utc::now(),
+            "rejected",
+            json!({"code": code, "reason": reason}),
+        );
+        store.call_ended(&id, Utc::now(), outcome);
+        tracing::info!(code, reason, "call rejected");
+    };
+    let Some(plan) = plan else {
+        return reject(404, "Not Found: no dialplan for this number", "rejected");
+    };
+    let Some(offer) = call.offer.as_ref() else {
+        return reject(488, "Not Acceptable Here: offerless INVITE", "rejected");
+    };
+    let preference: Vec<&str> = svc.settings.codecs.iter().map(|c| c.name()).collect();
+    let negotiated = match sdp::negotiate(offer, &preference) {
+        Ok(n) => n,
+        Err(why) => {
+            return reject(488, &format!("Not Acceptable Here: {why}"), "rejected");
+        }
+    };
+    let codec =
+        sb_media::Codec::from_name(&negotiated.codec.name).expect("negotiated from our list");
+    let Some((rtp, rtcp)) = svc.ports.bind(svc.settings.public_ip).await else {
+        return reject(503, "Service Unavailable: no RTP port free", "failed");
+    };
+    let local_rtp = rtp.local_addr().expect("bound socket");
+    let mut local = LocalSession {
+        session_id: u64::from(rand_u32()),
+        version: 1,
+        address: local_rtp,
+        formats: vec![Format {
+            payload_type: negotiated.codec.payload_type,
+            name: codec.name().to_string(),
+            clock_rate: 8000,
+        }],
+        telephone_event: negotiated.telephone_event,
+        direction: negotiated.direction,
+    };
+
+    let recorder = match StereoRecorder::create(&recording, codec.sample_rate()) {
+        Ok(r) => {
+            store.recording_path(&id, &recording.to_string_lossy());
+            Some(r)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, path = %recording.display(), "cannot record this call");
+            None
+        }
+    };
+    let mut media = MediaSession::new(
+        MediaParams {
+            codec,
+            payload_type: negotiated.codec.payload_type,
+            telephone_event: negotiated.telephone_event,
+            remote: negotiated.remote,
+            ssrc: rand_u32(),
+        },
+        recorder,
+    );
+    media.update(negotiated.remote, negotiated.on_hold());
+
+    svc.sip.send(SipCommand::Ringing(call.dialog));
+    svc.sip
+        .send(SipCommand::Answer(call.dialog, local.to_sdp()));
+    store.call_answered(&id, Utc::now());
+    log(
+        "answered",
+        json!({"codec": codec.name(), "telephone_event": negotiated.telephone_event,
+               "remote_rtp": negotiated.remote.to_string(), "local_rtp": local_rtp.to_string(),
+               "dialplan": plan.name()}),
+    );
+    tracing::info!(codec = codec.name(), dialplan = plan.name(), "answered");
+
+    let start = Instant::now();
+    let vars = [
+        ("caller".to_string(), call.from.clone()),
+        ("dialled".to_string(), call.dialled.clone()),
+        ("call_id".to_string(), id.clone()),
+    ];
+    let mut dialplan = DialplanInterpreter::new(plan.clone(), vars, Utc::now(), start);
+    dialplan.start(start);
+
+    let mut call_task = CallLoop {
+        id: &id,
+        svc: &svc,
+        dialog: call.dialog,
+        media,
+        dialplan,
+        rtp,
+        rtcp,
+        outcome: None,
+        established: false,
+        started: start,
+    };
+    let outcome = call_task.run(events, start, &mut local).await;
+    let seconds = call_task.media.finish();
+    store.event(
+        &id,
+        Utc::now(),
+        "ended",
+        json!({"outcome": outcome, "recording_seconds": seconds,
+               "rtp_packets_received": call_task.media.packets_received()}),
+    );
+    store.call_ended(&id, Utc::now(), &outcome);
+    tracing::info!(outcome, "call ended");
+}
+
+struct CallLoop<'a> {
+    id: &'a str,
+    svc: &'a Services,
+    dialog: sb_sip::DialogId,
+    media: MediaSession,
+    dialplan: DialplanInterpreter,
+    rtp: UdpSocket,
+    rtcp: UdpSocket,
+    outcome: Option<String>,
+    established: bool,
+    started: Instant,
+}
+
+impl CallLoop<'_> {
+    fn log(&self, kind: &str, data: serde_json::Value) {
+        self.svc.store.event(self.id, Utc::now(), kind, data);
+    }
+
+    async fn run(
+        &mut self,
+        mut events: mpsc::UnboundedReceiver<SipEvent>,
+        start: Instant,
+        local: &mut LocalSession,
+    ) -> String {
+        let mut next_tick = start + FRAME;
+        let mut next_rtcp = start + RTCP_INTERVAL;
+        let max_end = start + self.svc.settings.max_duration;
+        let mut buf = vec![0u8; 2048];
+        let mut rtcp_buf = vec![0u8; 1500];
+        self.drain_dialplan(Instant::now());
+        while self.outcome.is_none() {
+            let dialplan_deadline = self.dialplan.poll_timeout();
+            tokio::select! {
+                biased;
+                event = events.recv() => match event {
+                    Some(e) => self.sip_event(e, local),
+                    None => self.outcome = Some("shutdown".into()),
+                },
+                _ = tokio::time::sleep_until(next_tick.into()) => {
+                    let now = Instant::now();
+                    if let Some(packet) = self.media.tick(now) {
+                        let _ = self.rtp.send_to(&packet, self.media.remote()).await;
+                    }
+                    // A clock, not a loop: the next frame is due 20 ms after this one was due;
+                    // after a long stall we skip ahead rather than burst.
+                    next_tick += FRAME;
+                    if now > next_tick + 5 * FRAME {
+                        next_tick = now + FRAME;
+                    }
+                    self.media_events(now);
+                    if now >= next_rtcp {
+                        next_rtcp += RTCP_INTERVAL;
+                        self.check_timeouts(now, max_end);
+                    }
+                }
+                received = self.rtp.recv_from(&mut buf) => {
+                    if let Ok((n, from)) = received {
+                        self.media.handle_rtp(Instant::now(), from, &buf[..n]);
+                        self.media_events(Instant::now());
+                    }
+                }
+                _ = self.rtcp.recv_from(&mut rtcp_buf) => {}
+                _ = sleep_until(dialplan_deadline) => {
+                    let now = Instant::now();
+                    self.dialplan.handle_timeout(now);
+                    self.drain_dialplan(now);
+                }
+            }
+        }
+        self.outcome.clone().unwrap_or_default()
+    }
+
+    fn check_timeouts(&mut self, now: Instant, max_end: Instant) {
+        let heard = self.media.last_packet().unwrap_or(self.started);
+        if now.duration_since(heard) > self.svc.settings.rtp_timeout {
+            tracing::info!("no RTP from the caller: hanging up");
+            self.log(
+                "rtp_timeout",
+                json!({"seconds": self.svc.settings.rtp_timeout.as_secs()}),
+            );
+            self.hangup("rtp_timeout");
+        } else if now >= max_end {
+            tracing::info!("maximum call duration reached");
+            self.log(
+                "max_duration",
+                json!({"seconds": self.svc.settings.max_duration.as_secs()}),
+            );
+            self.hangup("max_duration");
+        }
+    }
+
+    fn hangup(&mut self, outcome: &str) {
+        self.svc.sip.send(SipCommand::Hangup(self.dialog));
+        self.outcome = Some(outcome.to_string());
+    }
+
+    fn sip_event(&mut self, event: SipEvent, local: &mut LocalSession) {
+        let now = Instant::now();
+        match event {
+            SipEvent::Established { .. } => {
+                if !self.established {
+                    self.established = true;
+                    self.log("established", json!({}));
+                }
+            }
+            SipEvent::InfoDtmf { digit, .. } => self.digit(now, digit, DtmfSource::Info),
+            SipEvent::ReInvite { offer, .. } => {
+                let preference = [local.formats[0].name.as_str()];
+                match offer.as_ref().map(|o| sdp::negotiate(o, &preference)) {
+                    Some(Ok(n)) => {
+                        let hold = n.on_hold();
+                        self.media.update(n.remote, hold);
+                        local.version += 1;
+                        local.direction = n.direction;
+                        self.svc
+                            .sip
+                            .send(SipCommand::AnswerReinvite(self.dialog, local.to_sdp()));
+                        self.log(
+                            if hold { "hold" } else { "unhold" },
+                            json!({"remote_rtp": n.remote.to_string()}),
+                        );
+                        tracing::info!(hold, "re-INVITE answered");
+                    }
+                    None => {
+                        // An offerless re-INVITE: offer what we have (answer comes in the ACK).
+                        local.version += 1;
+                        local.direction = Direction::SendRecv;
+                        self.svc
+                            .sip
+                            .send(SipCommand::AnswerReinvite(self.dialog, local.to_sdp()));
+                    }
+                    Some(Err(why)) => {
+                        self.svc.sip.send(SipCommand::RejectReinvite(
+                            self.dialog,
+                            488,
+                            format!("Not Acceptable Here: {why}"),
+                        ));
+                        self.log("reinvite_rejected", json!({"reason": why}));
+                    }
+                }
+            }
+            SipEvent::Ended { cause, .. } => {
+                let outcome = match cause {
+                    EndCause::RemoteBye => "caller_hangup",
+                    EndCause::Cancelled => "cancelled",
+                    EndCause::Timeout => "no_ack",
+                    EndCause::LocalHangup => "completed",
+                    EndCause::Rejected(_) => "rejected",
+                };
+                if cause == EndCause::RemoteBye {
+                    self.log("hangup", json!({"by": "caller"}));
+                }
+                self.dialplan.handle_input(Input::CallerHangup, now);
+                self.drain_dialplan(now);
+                self.outcome = Some(outcome.to_string());
+            }
+            SipEvent::IncomingCall(_) | SipEvent::Progress { .. } | SipEvent::Answered { .. } => {}
+        }
+    }
+
+    fn media_events(&mut self, now: Instant) {
+        while let Some(event) = self.media.poll_event() {
+            match event {
+                MediaEvent::Dtmf(digit, source) => self.digit(now, digit, source),
+                MediaEvent::PlaybackFinished => {
+                    self.dialplan.handle_input(Input::PlaybackFinished, now);
+                    self.drain_dialplan(now);
+                }
+                MediaEvent::RemoteLearned(addr) => {
+                    self.log("rtp_source", json!({"address": addr.to_string()}));
+                }
+            }
+        }
+    }
+
+    fn digit(&mut self, now: Instant, digit: char, source: DtmfSource) {
+        tracing::info!(%digit, via = source.as_str(), "DTMF");
+        self.log(
+            "dtmf",
+            json!({"digit": digit.to_string(), "via": source.as_str()}),
+        );
+        self.dialplan.handle_input(Input::Digit(digit), now);
+        self.drain_dialplan(now);
+    }
+
+    fn drain_dialplan(&mut self, now: Instant) {
+        while let Some(output) = self.dialplan.poll_output() {
+            match output {
+                Output::Play {
+                    files,
+                    interruptible,
+                } => {
+                    let rate = self.media.sample_rate();
+                    let mut prompts = Vec::with_capacity(files.len());
+                    for f in &files {
+                        match self.svc.prompts.get(f, rate) {
+                            Ok(p) => prompts.push(p),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "prompt missing");
+                                self.log("prompt_error", json!({"file": f.display().to_string(), "error": e.to_string()}));
+                            }
+                        }
+                    }
+                    let names: Vec<String> = files
+                        .iter()
+                        .map(|f| {
+                            f.file_stem()
+                                .unwrap_or_default()
+                                .to_string_lossy()
+                                .into_owned()
+                        })
+                        .collect();
+                    self.log(
+                        "play",
+                        json!({"prompts": names, "interruptible": interruptible}),
+                    );
+                    if prompts.is_empty() {
+                        self.dialplan.handle_input(Input::PlaybackFinished, now);
+                    } else {
+                        self.media.play(prompts);
+                    }
+                }
+                Output::StopPlayback => {
+                    if self.media.is_playing() {
+                        self.media.stop_playback();
+                        self.log("playback_stopped", json!({"by": "dtmf"}));
+                    }
+                }
+                Output::Hangup { reason } => {
+                    self.log("hangup", json!({"by": "gateway", "reason": reason}));
+                    if self.outcome.is_none() {
+                        self.hangup("completed");
+                    }
+                }
+                Output::Event(e) => self.log(&e.kind, e.data),
+            }
+        }
+    }
+}
+
+/// A random 32-bit value for SSRCs and SDP session ids.
+pub fn rand_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    h.finish() as u32
+}
+
+/// Binds an even RTP port and the RTCP port above it.
+pub async fn bind_pair(ip: std::net::IpAddr, port: u16) -> Option<(UdpSocket, UdpSocket)> {
+    let rtp = UdpSocket::bind(SocketAddr::new(ip, port)).await.ok()?;
+    let rtcp = UdpSocket::bind(SocketAddr::new(ip, port + 1)).await.ok()?;
+    Some((rtp, rtcp))
+}

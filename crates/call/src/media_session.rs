@@ -1,0 +1,300 @@
+//! One call leg's media as a sans-IO state machine: RTP in → jitter buffer → decode → DTMF and
+//! recording; prompts → encode → paced RTP out. The call task calls [`MediaSession::tick`] every
+//! 20 ms from a clock and feeds it every received packet.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sb_media::dtmf::{InbandDtmfDetector, Rfc4733Receiver, Rfc4733Sender};
+use sb_media::jitter::{Concealer, JitterBuffer, JitterConfig, Playout};
+use sb_media::recorder::StereoRecorder;
+use sb_media::rtp::{RtpSender, parse_rtp};
+use sb_media::{Codec, Decoder, Encoder};
+
+/// How a digit reached us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DtmfSource {
+    /// RFC 4733 telephone-event packets.
+    Rfc4733,
+    /// Tones in the audio, found by our own detector.
+    Inband,
+    /// SIP INFO.
+    Info,
+}
+
+impl DtmfSource {
+    /// Name used in call events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DtmfSource::Rfc4733 => "rfc4733",
+            DtmfSource::Inband => "inband",
+            DtmfSource::Info => "info",
+        }
+    }
+}
+
+/// What the media session reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaEvent {
+    /// A key press.
+    Dtmf(char, DtmfSource),
+    /// The playout queue ran empty (after a prompt finished, not after a stop).
+    PlaybackFinished,
+    /// The first packet arrived from an address other than the SDP one (symmetric RTP).
+    RemoteLearned(SocketAddr),
+}
+
+/// Negotiated parameters of the leg.
+#[derive(Debug, Clone)]
+pub struct MediaParams {
+    /// Audio codec.
+    pub codec: Codec,
+    /// Payload type the peer uses for the codec.
+    pub payload_type: u8,
+    /// RFC 4733 payload type, if negotiated.
+    pub telephone_event: Option<u8>,
+    /// Where the SDP says to send.
+    pub remote: SocketAddr,
+    /// Random SSRC / initial sequence / timestamp.
+    pub ssrc: u32,
+}
+
+/// The media state of one leg.
+pub struct MediaSession {
+    params: MediaParams,
+    remote: SocketAddr,
+    learned: bool,
+    hold: bool,
+    jitter: JitterBuffer,
+    decoder: Decoder,
+    encoder: Encoder,
+    concealer: Concealer,
+    rfc4733: Rfc4733Receiver,
+    inband: InbandDtmfDetector,
+    sender: RtpSender,
+    dtmf_out: Rfc4733Sender,
+    playout: VecDeque<Arc<[i16]>>,
+    position: usize,
+    playing: bool,
+    recorder: Option<StereoRecorder>,
+    frame: usize,
+    last_packet: Option<Instant>,
+    packets_received: u64,
+    scratch_in: Vec<i16>,
+    scratch_out: Vec<i16>,
+    scratch_bytes: Vec<u8>,
+    events: VecDeque<MediaEvent>,
+}
+
+impl MediaSession {
+    /// A session for the negotiated parameters, recording into `recorder` when given.
+    pub fn new(params: MediaParams, recorder: Option<StereoRecorder>) -> Self {
+        let codec = params.codec;
+        MediaSession {
+            remote: params.remote,
+            learned: false,
+            hold: false,
+            jitter: JitterBuffer::new(JitterConfig {
+                timestamp_step: codec.timestamp_step(),
+                ..JitterConfig::default()
+            }),
+            decoder: Decoder::new(codec),
+            encoder: Encoder::new(codec),
+            concealer: Concealer::new(codec.samples_per_frame()),
+            rfc4733: Rfc4733Receiver::new(),
+            inband: InbandDtmfDetector::new(codec.sample_rate()),
+            sender: RtpSender::new(
+                params.ssrc,
+                (params.ssrc >> 16) as u16,
+                params.ssrc.rotate_left(7),
+            ),
+            dtmf_out: Rfc4733Sender::new(codec.rtp_clock_rate()),
+            playout: VecDeque::new(),
+            position: 0,
+            playing: false,
+            recorder,
+            frame: codec.samples_per_frame(),
+            last_packet: None,
+            packets_received: 0,
+            scratch_in: Vec::with_capacity(codec.samples_per_frame()),
+            scratch_out: vec![0; codec.samples_per_frame()],
+            scratch_bytes: Vec::with_capacity(200),
+            events: VecDeque::new(),
+            params,
+        }
+    }
+
+    /// PCM sample rate of the leg (8 kHz for G.711, 16 kHz for G.722).
+    pub fn sample_rate(&self) -> u32 {
+        self.params.codec.sample_rate()
+    }
+
+    /// The address RTP goes to now.
+    pub fn remote(&self) -> SocketAddr {
+        self.remote
+    }
+
+    /// Updates the session after a re-INVITE (new address, hold or unhold).
+    pub fn update(&mut self, remote: SocketAddr, hold: bool) {
+        if remote != self.params.remote {
+            self.params.remote = remote;
+            self.remote = remote;
+            self.learned = false;
+        }
+        self.hold = hold;
+    }
+
+    /// When the last RTP packet arrived.
+    pub fn last_packet(&self) -> Option<Instant> {
+        self.last_packet
+    }
+
+    /// Packets received so far.
+    pub fn packets_received(&self) -> u64 {
+        self.packets_received
+    }
+
+    /// Feeds one datagram from the RTP socket.
+    pub fn handle_rtp(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
+        let Ok(packet) = parse_rtp(data) else { return };
+        let h = packet.header;
+        if !self.learned {
+            // Symmetric RTP (RFC 4961): answer to where the caller's packets really come from.
+            self.learned = true;
+            if from != self.remote {
+                self.remote = from;
+                self.events.push_back(MediaEvent::RemoteLearned(from));
+            }
+        }
+        self.last_packet = Some(now);
+        self.packets_received += 1;
+        if Some(h.payload_type) == self.params.telephone_event {
+            if let Some(digit) = self.rfc4733.handle(h.timestamp, packet.payload) {
+                self.events
+                    .push_back(MediaEvent::Dtmf(digit, DtmfSource::Rfc4733));
+            }
+        } else if h.payload_type == self.params.payload_type {
+            self.jitter
+                .push(now, h.sequence, h.timestamp, packet.payload);
+        }
+    }
+
+    /// Queues prompts to play (appended to anything already playing).
+    pub fn play(&mut self, prompts: impl IntoIterator<Item = Arc<[i16]>>) {
+        self.playout.extend(prompts);
+        self.playing = !self.playout.is_empty();
+    }
+
+    /// Stops playback at once (barge-in); no PlaybackFinished follows.
+    pub fn stop_playback(&mut self) {
+        self.playout.clear();
+        self.position = 0;
+        self.playing = false;
+    }
+
+    /// True while a prompt is playing.
+    pub fn is_playing(&self) -> bool {
+        self.playing
+    }
+
+    /// Queues RFC 4733 digits to send (each `duration` long).
+    pub fn send_dtmf(&mut self, digit: char, duration: Duration) -> bool {
+        self.params.telephone_event.is_some() && self.dtmf_out.start(digit, duration).is_ok()
+    }
+
+    /// True while digits are still being sent.
+    pub fn sending_dtmf(&self) -> bool {
+        self.dtmf_out.is_busy()
+    }
+
+    /// Next event, if any.
+    pub fn poll_event(&mut self) -> Option<MediaEvent> {
+        self.events.pop_front()
+    }
+
+    /// One 20 ms step: returns the RTP packet to send now (None while on hold).
+    pub fn tick(&mut self, now: Instant) -> Option<Vec<u8>> {
+        self.receive_frame(now);
+        self.fill_outgoing();
+        if let Some(rec) = self.recorder.as_mut()
+            && let Err(e) = rec.write(&self.scratch_in, &self.scratch_out)
+        {
+            tracing::warn!(error = %e, "recording stopped");
+            self.recorder = None;
+        }
+        if self.hold {
+            return None;
+        }
+        let samples = self.params.codec.timestamp_step();
+        let mut packet = Vec::with_capacity(12 + self.frame);
+        if let (Some(pt), Some(ev)) = (self.params.telephone_event, self.dtmf_out.next_event()) {
+            self.sender.event(pt, &ev, samples, &mut packet);
+        } else {
+            self.scratch_bytes.clear();
+            self.encoder
+                .encode(&self.scratch_out, &mut self.scratch_bytes);
+            self.sender.audio(
+                self.params.payload_type,
+                &self.scratch_bytes,
+                samples,
+                &mut packet,
+            );
+        }
+        Some(packet)
+    }
+
+    fn receive_frame(&mut self, now: Instant) {
+        self.scratch_in.clear();
+        match self.jitter.pop(now) {
+            Playout::Frame(payload) => {
+                self.decoder.decode(&payload, &mut self.scratch_in);
+                self.scratch_in.resize(self.frame, 0);
+                self.concealer.remember(&self.scratch_in);
+            }
+            Playout::Lost => self.concealer.conceal(&mut self.scratch_in),
+            Playout::Empty => {}
+        }
+        self.scratch_in.resize(self.frame, 0);
+        for digit in self.inband.process(&self.scratch_in) {
+            self.events
+                .push_back(MediaEvent::Dtmf(digit, DtmfSource::Inband));
+        }
+    }
+
+    fn fill_outgoing(&mut self) {
+        let mut filled = 0;
+        while filled < self.frame {
+            let Some(current) = self.playout.front() else {
+                break;
+            };
+            let take = (current.len() - self.position).min(self.frame - filled);
+            self.scratch_out[filled..filled + take]
+                .copy_from_slice(&current[self.position..self.position + take]);
+            filled += take;
+            self.position += take;
+            if self.position >= current.len() {
+                self.playout.pop_front();
+                self.position = 0;
+            }
+        }
+        self.scratch_out[filled..].fill(0);
+        if self.playing && self.playout.is_empty() {
+            self.playing = false;
+            self.events.push_back(MediaEvent::PlaybackFinished);
+        }
+    }
+
+    /// Closes the recording; returns its length in seconds.
+    pub fn finish(&mut self) -> Option<f64> {
+        let rec = self.recorder.take()?;
+        match rec.finish() {
+            Ok(info) => Some(info.duration.as_secs_f64()),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not finish recording");
+                None
+            }
+        }
+    }
+}

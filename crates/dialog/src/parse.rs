@@ -1,0 +1,1021 @@
+//! Reads the TOML text into a [`Dialplan`], reporting every problem with its place.
+//!
+//! The text is parsed into toml's spanned document tree (`DeTable`) and walked by hand
+//! rather than through serde derive: serde stops at the first error, and administrators
+//! should see all of them at once.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use toml::Spanned;
+use toml::de::{DeString, DeTable, DeValue};
+
+use crate::condition::Condition;
+use crate::error::{Diagnostics, DialplanErrors};
+use crate::format::{Action, Collect, Dialplan, Hangup, Hours, Menu, Play, Prompting, Set, When};
+use crate::hours::{Schedule, parse_closed, parse_open};
+use crate::template::{Template, is_variable_name};
+use crate::validate::{Graph, GraphNode};
+
+type Span = Range<usize>;
+type Value<'i> = Spanned<DeValue<'i>>;
+type Key<'i> = Spanned<DeString<'i>>;
+
+/// The action keys of a node; a node has exactly one.
+const ACTIONS: [&str; 8] = [
+    "play", "menu", "collect", "goto", "set", "when", "hours", "hangup",
+];
+/// The keys a caller can press.
+const DTMF_KEYS: &str = "0123456789*#ABCD";
+const PROMPTING_KEYS: [&str; 6] = [
+    "prompt",
+    "interruptible",
+    "retries",
+    "invalid",
+    "no_input",
+    "on_failure",
+];
+
+/// Parses and validates a dialplan; see [`Dialplan::parse`].
+pub(crate) fn parse(
+    text: &str,
+    file: &Path,
+    sounds_dir: &Path,
+) -> Result<Dialplan, DialplanErrors> {
+    let mut diag = Diagnostics::new(file, text);
+    let (root, syntax_errors) = DeTable::parse_recoverable(text);
+    if !syntax_errors.is_empty() {
+        // What the parser recovered is a guess; checking it would add confusing errors.
+        for e in &syntax_errors {
+            diag.error(
+                e.span().unwrap_or(0..0),
+                format!("invalid TOML: {}", e.message()),
+            );
+        }
+        return diag.finish(None);
+    }
+    let mut reader = Reader {
+        diag,
+        sounds_dir,
+        graph: Graph::default(),
+        node: String::new(),
+    };
+    let plan = reader.document(&root);
+    let Reader {
+        mut diag, graph, ..
+    } = reader;
+    graph.check(&mut diag);
+    diag.finish(plan)
+}
+
+/// Parses `500ms`, `5s` or `2m`: a whole number and a unit, more than zero.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || {
+        format!(
+            "bad duration `{text}`; write a whole number and a unit: \"500ms\", \"5s\" or \"1m\""
+        )
+    };
+    let trimmed = text.trim();
+    let digits = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(digits);
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    let duration = match unit.trim() {
+        "ms" => Duration::from_millis(number),
+        "s" => Duration::from_secs(number),
+        "m" | "min" => Duration::from_secs(number.checked_mul(60).ok_or_else(bad)?),
+        _ => return Err(bad()),
+    };
+    if duration.is_zero() {
+        return Err(format!("duration `{text}` must be more than zero"));
+    }
+    Ok(duration)
+}
+
+fn describe(value: &DeValue<'_>) -> &'static str {
+    match value {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "an integer",
+        DeValue::Float(_) => "a float",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a date-time",
+        DeValue::Array(_) => "an array",
+        DeValue::Table(_) => "a table",
+    }
+}
+
+fn is_node_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// Walks the document tree, building the dialplan and the graph the validator checks.
+struct Reader<'a> {
+    diag: Diagnostics<'a>,
+    sounds_dir: &'a Path,
+    graph: Graph,
+    /// The node being read, for messages and for recording its edges.
+    node: String,
+}
+
+impl Reader<'_> {
+    /// Prefix for messages: which node (or the top level) they are about.
+    fn context(&self) -> String {
+        if self.node.is_empty() {
+            "dialplan".to_string()
+        } else {
+            format!("node `{}`", self.node)
+        }
+    }
+
+    fn error(&mut self, span: Span, message: impl std::fmt::Display) {
+        let message = format!("{}: {message}", self.context());
+        self.diag.error(span, message);
+    }
+
+    fn type_error(&mut self, value: &Value<'_>, key: &str, expected: &str) {
+        let found = describe(value.get_ref());
+        self.error(
+            value.span(),
+            format!("`{key}` must be {expected}, found {found}"),
+        );
+    }
+
+    /// The span of byte `offset` inside a string value, when the source spells it plainly.
+    fn inside(&self, value: &Value<'_>, text: &str, offset: usize) -> Span {
+        let span = value.span();
+        let source = self.diag.text().get(span.clone()).unwrap_or("");
+        let plain = source.len() == text.len() + 2 && source.get(1..source.len() - 1) == Some(text);
+        let start = if plain {
+            span.start + 1 + offset
+        } else {
+            span.start
+        };
+        start..start
+    }
+
+    /// A table whose keys are all in `allowed`; unknown keys are reported.
+    fn table<'t, 'i>(
+        &mut self,
+        value: &'t Value<'i>,
+        key: &str,
+        allowed: &[&str],
+    ) -> Option<&'t DeTable<'i>> {
+        let DeValue::Table(table) = value.get_ref() else {
+            self.type_error(value, key, "a table");
+            return None;
+        };
+        for (k, _) in table.iter() {
+            if !allowed.contains(&k.get_ref().as_ref()) {
+                self.error(
+                    k.span(),
+                    format!(
+                        "unknown key `{}` in `{key}`; expected one of: {}",
+                        k.get_ref(),
+                        allowed.join(", ")
+                    ),
+                );
+            }
+        }
+        Some(table)
+    }
+
+    fn required<'t, 'i>(
+        &mut self,
+        table: &'t DeTable<'i>,
+        span: Span,
+        what: &str,
+        key: &str,
+    ) -> Option<&'t Value<'i>> {
+        let value = table.get(key);
+        if value.is_none() {
+            self.error(span, format!("`{what}` needs `{key}`"));
+        }
+        value
+    }
+
+    /// Reads an optional value: `default` when absent, `None` when present but bad.
+    fn optional<'i, T>(
+        &mut self,
+        value: Option<&Value<'i>>,
+        default: T,
+        read: impl FnOnce(&mut Self, &Value<'i>) -> Option<T>,
+    ) -> Option<T> {
+        match value {
+            None => Some(default),
+            Some(value) => read(self, value),
+        }
+    }
+
+    fn string(&mut self, value: &Value<'_>, key: &str) -> Option<String> {
+        match value.get_ref() {
+            DeValue::String(s) => Some(s.to_string()),
+            _ => {
+                self.type_error(value, key, "a string");
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, value: &Value<'_>, key: &str) -> Option<bool> {
+        let found = value.get_ref().as_bool();
+        if found.is_none() {
+            self.type_error(value, key, "true or false");
+        }
+        found
+    }
+
+    fn integer(&mut self, value: &Value<'_>, key: &str) -> Option<i64> {
+        let found = value
+            .get_ref()
+            .as_integer()
+            .and_then(|i| i64::from_str_radix(i.as_str(), i.radix()).ok());
+        if found.is_none() {
+            self.type_error(value, key, "a whole number");
+        }
+        found
+    }
+
+    fn count(&mut self, value: &Value<'_>, key: &str) -> Option<u32> {
+        let number = self.integer(value, key)?;
+        let count = u32::try_from(number).ok();
+        if count.is_none() {
+            self.error(
+                value.span(),
+                format!("`{key}` must be a whole number from 0 up, found {number}"),
+            );
+        }
+        count
+    }
+
+    fn duration(&mut self, value: &Value<'_>, key: &str) -> Option<Duration> {
+        let text = self.string(value, key)?;
+        match parse_duration(&text) {
+            Ok(duration) => Some(duration),
+            Err(message) => {
+                self.error(value.span(), format!("`{key}`: {message}"));
+                None
+            }
+        }
+    }
+
+    fn dtmf_key(&mut self, text: &str, span: Span, what: &str) -> Option<char> {
+        let mut chars = text.chars();
+        match (chars.next().map(|c| c.to_ascii_uppercase()), chars.next()) {
+            (Some(c), None) if DTMF_KEYS.contains(c) => Some(c),
+            _ => {
+                self.error(
+                    span,
+                    format!("{what} `{text}` is not a phone key; use one of 0-9, *, #, A-D"),
+                );
+                None
+            }
+        }
+    }
+
+    /// A node name that must exist; recorded as an edge of the current node.
+    fn target(&mut self, value: &Value<'_>, key: &str) -> Option<String> {
+        let target = self.string(value, key)?;
+        if let Some(node) = self.graph.nodes.get_mut(&self.node) {
+            node.edges.push((target.clone(), value.span()));
+        }
+        Some(target)
+    }
+
+    /// A variable name to be assigned; recorded as declared.
+    fn variable(&mut self, name: &str, span: Span) -> Option<String> {
+        if !is_variable_name(name) {
+            self.error(
+                span,
+                format!("`{name}` is not a variable name (letters, digits and _, not starting with a digit)"),
+            );
+            return None;
+        }
+        self.graph.declared.insert(name.to_string());
+        Some(name.to_string())
+    }
+
+    /// One sound file stem (or a list of them), each of which must exist as `<stem>.wav`.
+    fn sounds(&mut self, value: &Value<'_>, key: &str) -> Option<Vec<PathBuf>> {
+        let items: Vec<&Value<'_>> = match value.get_ref() {
+            DeValue::String(_) => vec![value],
+            DeValue::Array(items) if !items.is_empty() => items.iter().collect(),
+            _ => {
+                self.type_error(value, key, "a sound name or a non-empty list of them");
+                return None;
+            }
+        };
+        let mut files = Some(Vec::new());
+        for item in items {
+            let file = self.sound(item, key);
+            files = files.zip(file).map(|(mut files, file)| {
+                files.push(file);
+                files
+            });
+        }
+        files
+    }
+
+    fn sound(&mut self, value: &Value<'_>, key: &str) -> Option<PathBuf> {
+        let stem = self.string(value, key)?;
+        let relative = Path::new(&stem);
+        let escapes = relative.is_absolute()
+            || relative
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)));
+        if stem.trim().is_empty() || escapes {
+            self.error(
+                value.span(),
+                format!("sound `{stem}` must name a file inside the sounds folder"),
+            );
+            return None;
+        }
+        let name = if stem.ends_with(".wav") {
+            stem.clone()
+        } else {
+            format!("{stem}.wav")
+        };
+        let file = self.sounds_dir.join(name);
+        if !file.is_file() {
+            self.error(
+                value.span(),
+                format!("sound `{stem}`: no file {}", file.display()),
+            );
+            return None;
+        }
+        Some(file)
+    }
+
+    fn document(&mut self, root: &Spanned<DeTable<'_>>) -> Option<Dialplan> {
+        let (table, span) = (root.get_ref(), root.span());
+        for (k, _) in table.iter() {
+            if !["name", "start", "timezone", "vars", "nodes"].contains(&k.get_ref().as_ref()) {
+                self.error(
+                    k.span(),
+                    format!(
+                        "unknown key `{}`; expected name, start, timezone, [vars] or [nodes.NAME]",
+                        k.get_ref()
+                    ),
+                );
+            }
+        }
+        let name = self
+            .required(table, span.clone(), "dialplan", "name")
+            .and_then(|v| self.string(v, "name"));
+        let start = self.required(table, span.clone(), "dialplan", "start");
+        let start = start.and_then(|v| {
+            let start = self.string(v, "start")?;
+            self.graph.start = Some((start.clone(), v.span()));
+            Some(start)
+        });
+        // Outer None: the zone is bad (already reported); inner None: no default zone.
+        let timezone = self.optional(table.get("timezone"), None, |r, v| r.timezone(v).map(Some));
+        let vars = self.optional(table.get("vars"), BTreeMap::new(), Self::vars);
+        let nodes = match table.get("nodes") {
+            Some(nodes) => self.nodes(nodes, timezone),
+            None => {
+                self.error(0..0, "no nodes; add at least one [nodes.NAME] table");
+                None
+            }
+        };
+        Some(Dialplan {
+            name: name?,
+            start: start?,
+            vars: vars?,
+            nodes: nodes?,
+        })
+    }
+
+    fn timezone(&mut self, value: &Value<'_>) -> Option<Tz> {
+        let name = self.string(value, "timezone")?;
+        let tz = name.parse::<Tz>().ok();
+        if tz.is_none() {
+            self.error(
+                value.span(),
+                format!("unknown time zone `{name}`; use an IANA name such as \"Europe/Berlin\""),
+            );
+        }
+        tz
+    }
+
+    fn vars(&mut self, value: &Value<'_>) -> Option<BTreeMap<String, String>> {
+        let DeValue::Table(table) = value.get_ref() else {
+            self.type_error(value, "vars", "a table");
+            return None;
+        };
+        let mut vars = Some(BTreeMap::new());
+        for (key, value) in table.iter() {
+            let name = self.variable(key.get_ref(), key.span());
+            let value = self.literal(value, key.get_ref());
+            vars = match (vars, name, value) {
+                (Some(mut vars), Some(name), Some(value)) => {
+                    vars.insert(name, value);
+                    Some(vars)
+                }
+                _ => None,
+            };
+        }
+        vars
+    }
+
+    /// A plain value given as a string, number or boolean, kept as text.
+    fn literal(&mut self, value: &Value<'_>, key: &str) -> Option<String> {
+        match value.get_ref() {
+            DeValue::String(s) => Some(s.to_string()),
+            DeValue::Integer(_) => self.integer(value, key).map(|i| i.to_string()),
+            DeValue::Float(f) => Some(f.as_str().to_string()),
+            DeValue::Boolean(b) => Some(b.to_string()),
+            _ => {
+                self.type_error(value, key, "text, a number or a boolean");
+                None
+            }
+        }
+    }
+
+    fn nodes(
+        &mut self,
+        value: &Value<'_>,
+        default_tz: Option<Option<Tz>>,
+    ) -> Option<BTreeMap<String, Action>> {
+        let DeValue::Table(table) = value.get_ref() else {
+            self.type_error(value, "nodes", "a table of [nodes.NAME] tables");
+            return None;
+        };
+        if table.is_empty() {
+            self.error(
+                value.span(),
+                "no nodes; add at least one [nodes.NAME] table",
+            );
+            return None;
+        }
+        let mut nodes = Some(BTreeMap::new());
+        for (key, value) in table.iter() {
+            let name = key.get_ref().to_string();
+            self.node = name.clone();
+            let named = is_node_name(&name);
+            if !named {
+                self.error(key.span(), "node names take letters, digits, _ and - only");
+            }
+            self.graph.nodes.insert(
+                name.clone(),
+                GraphNode {
+                    span: key.span(),
+                    edges: Vec::new(),
+                    moves_on_at_once: false,
+                },
+            );
+            let action = self.node(key, value, default_tz);
+            nodes = match (nodes, action) {
+                (Some(mut nodes), Some(action)) if named => {
+                    nodes.insert(name, action);
+                    Some(nodes)
+                }
+                _ => None,
+            };
+        }
+        self.node.clear();
+        nodes
+    }
+
+    fn node(
+        &mut self,
+        key: &Key<'_>,
+        value: &Value<'_>,
+        default_tz: Option<Option<Tz>>,
+    ) -> Option<Action> {
+        let DeValue::Table(table) = value.get_ref() else {
+            self.graph.incomplete = true;
+            self.error(
+                value.span(),
+                format!(
+                    "must be a table, found {}; write [nodes.{}] with one action",
+                    describe(value.get_ref()),
+                    key.get_ref()
+                ),
+            );
+            return None;
+        };
+        let mut actions: Vec<(&Key<'_>, &Value<'_>)> = Vec::new();
+        let mut unknown = false;
+        for (k, v) in table.iter() {
+            if ACTIONS.contains(&k.get_ref().as_ref()) {
+                actions.push((k, v));
+            } else if k.get_ref() != "else" {
+                unknown = true;
+                self.error(
+                    k.span(),
+                    format!(
+                        "unknown key `{}`; a node has one action: {}",
+                        k.get_ref(),
+                        ACTIONS.join(", ")
+                    ),
+                );
+            }
+        }
+        actions.sort_by_key(|(k, _)| k.span().start);
+        let Some(&(first, _)) = actions.first() else {
+            // A misspelt action was just reported; saying "no action" too adds nothing.
+            if !unknown {
+                self.error(
+                    key.span(),
+                    format!("has no action; give it one of: {}", ACTIONS.join(", ")),
+                );
+            }
+            self.graph.incomplete = true;
+            return None;
+        };
+        if let Some((second, _)) = actions.get(1) {
+            self.error(
+                second.span(),
+                format!(
+                    "has two actions, `{}` and `{}`; a node does one thing, chain nodes with `next`",
+                    first.get_ref(),
+                    second.get_ref()
+                ),
+            );
+        }
+        let otherwise = table.get_key_value("else");
+        if let Some((else_key, _)) =
+            otherwise.filter(|_| !actions.iter().any(|(k, _)| k.get_ref() == "when"))
+        {
+            self.error(else_key.span(), "`else` belongs to a `when` node");
+        }
+        if let Some(node) = self.graph.nodes.get_mut(&self.node) {
+            // Only unconditional moves can be proven to loop forever at load time.
+            node.moves_on_at_once =
+                actions.len() == 1 && matches!(first.get_ref().as_ref(), "goto" | "set");
+        }
+        // Every action is read, even a second one, so that all its problems are reported.
+        let mut read = actions
+            .iter()
+            .map(|(kind, value)| {
+                let action = self.action(
+                    kind.get_ref(),
+                    value,
+                    otherwise.map(|(_, v)| v),
+                    key,
+                    default_tz,
+                );
+                let edges_known = self
+                    .graph
+                    .nodes
+                    .get(&self.node)
+                    .is_some_and(|n| !n.edges.is_empty());
+                if action.is_none() && !edges_known && kind.get_ref() != "hangup" {
+                    // Where this node leads is unknown, so reachability cannot be judged.
+                    self.graph.incomplete = true;
+                }
+                action
+            })
+            .collect::<Vec<_>>();
+        match read.len() {
+            1 => read.pop().flatten(),
+            _ => None,
+        }
+    }
+
+    fn action(
+        &mut self,
+        kind: &str,
+        value: &Value<'_>,
+        otherwise: Option<&Value<'_>>,
+        key: &Key<'_>,
+        default_tz: Option<Option<Tz>>,
+    ) -> Option<Action> {
+        match kind {
+            "play" => self.play(value).map(Action::Play),
+            "menu" => self.menu(value).map(Action::Menu),
+            "collect" => self.collect(value).map(Action::Collect),
+            "goto" => self.target(value, "goto").map(Action::Goto),
+            "set" => self.set(value).map(Action::Set),
+            "when" => self.when(value, otherwise, key.span()).map(Action::When),
+            "hours" => self.hours(value, default_tz).map(Action::Hours),
+            _ => self.hangup(value).map(Action::Hangup),
+        }
+    }
+
+    fn play(&mut self, value: &Value<'_>) -> Option<Play> {
+        let table = self.table(value, "play", &["sound", "next", "interruptible"])?;
+        let span = value.span();
+        let sounds = self
+            .required(table, span.clone(), "play", "sound")
+            .and_then(|v| self.sounds(v, "sound"));
+        let next = self
+            .required(table, span, "play", "next")
+            .and_then(|v| self.target(v, "next"));
+        let interruptible = self.optional(table.get("interruptible"), true, |r, v| {
+            r.boolean(v, "interruptible")
+        });
+        Some(Play {
+            sounds: sounds?,
+            interruptible: interruptible?,
+            next: next?,
+        })
+    }
+
+    fn prompting(&mut self, table: &DeTable<'_>, span: Span, what: &str) -> Option<Prompting> {
+        let prompt = self
+            .required(table, span.clone(), what, "prompt")
+            .and_then(|v| self.sounds(v, "prompt"));
+        let interruptible = self.optional(table.get("interruptible"), true, |r, v| {
+            r.boolean(v, "interruptible")
+        });
+        let retries = self.optional(table.get("retries"), 2, |r, v| r.count(v, "retries"));
+        let invalid = self.optional(table.get("invalid"), Vec::new(), |r, v| {
+            r.sounds(v, "invalid")
+        });
+        let no_input = self.optional(table.get("no_input"), Vec::new(), |r, v| {
+            r.sounds(v, "no_input")
+        });
+        let on_failure = self
+            .required(table, span, what, "on_failure")
+            .and_then(|v| self.target(v, "on_failure"));
+        Some(Prompting {
+            prompt: prompt?,
+            interruptible: interruptible?,
+            retries: retries?,
+            invalid: invalid?,
+            no_input: no_input?,
+            on_failure: on_failure?,
+        })
+    }
+
+    fn menu(&mut self, value: &Value<'_>) -> Option<Menu> {
+        let allowed = [&PROMPTING_KEYS[..], &["options", "timeout"]].concat();
+        let table = self.table(value, "menu", &allowed)?;
+        let span = value.span();
+        let prompting = self.prompting(table, span.clone(), "menu");
+        let options = self
+            .required(table, span, "menu", "options")
+            .and_then(|v| self.options(v));
+        let timeout = self.optional(table.get("timeout"), Duration::from_secs(5), |r, v| {
+            r.duration(v, "timeout")
+        });
+        Some(Menu {
+            prompting: prompting?,
+            options: options?,
+            timeout: timeout?,
+        })
+    }
+
+    fn options(&mut self, value: &Value<'_>) -> Option<BTreeMap<char, String>> {
+        let DeValue::Table(table) = value.get_ref() else {
+            self.type_error(value, "options", "a table of key = node");
+            return None;
+        };
+        if table.is_empty() {
+            self.error(
+                value.span(),
+                "`options` is empty; map at least one key to a node",
+            );
+            return None;
+        }
+        let mut options = Some(BTreeMap::new());
+        for (key, target) in table.iter() {
+            let pressed = self.dtmf_key(key.get_ref(), key.span(), "menu option");
+            let target = self.target(target, "option");
+            options = match (options, pressed, target) {
+                (Some(mut options), Some(pressed), Some(target)) => {
+                    if options.insert(pressed, target).is_some() {
+                        self.error(
+                            key.span(),
+                            format!("menu option `{}` is given twice", key.get_ref()),
+                        );
+                    }
+                    Some(options)
+                }
+                _ => None,
+            };
+        }
+        options
+    }
+
+    fn collect(&mut self, value: &Value<'_>) -> Option<Collect> {
+        let allowed = [
+            &PROMPTING_KEYS[..],
+            &[
+                "var",
+                "min",
+                "max",
+                "terminator",
+                "first_digit_timeout",
+                "inter_digit_timeout",
+                "next",
+            ],
+        ]
+        .concat();
+        let table = self.table(value, "collect", &allowed)?;
+        let span = value.span();
+        let prompting = self.prompting(table, span.clone(), "collect");
+        let var = self
+            .required(table, span.clone(), "collect", "var")
+            .and_then(|v| {
+                let name = self.string(v, "var")?;
+                self.variable(&name, v.span())
+            });
+        let min = self.optional(table.get("min"), 1, |r, v| r.count(v, "min"));
+        let max = self.optional(table.get("max"), 20, |r, v| r.count(v, "max"));
+        if let (Some(min), Some(max)) = (min, max) {
+            if max == 0 {
+                let at = table.get("max").map_or(span.clone(), |v| v.span());
+                self.error(at, "`max` must be at least 1");
+            } else if min > max {
+                let at = table.get("min").map_or(span.clone(), |v| v.span());
+                self.error(at, format!("`min` ({min}) is more than `max` ({max})"));
+            }
+        }
+        let terminator = self.optional(table.get("terminator"), Some('#'), |r, v| {
+            let text = r.string(v, "terminator")?;
+            if text.is_empty() {
+                return Some(None);
+            }
+            r.dtmf_key(&text, v.span(), "terminator").map(Some)
+        });
+        let first_digit_timeout = self.optional(
+            table.get("first_digit_timeout"),
+            Duration::from_secs(5),
+            |r, v| r.duration(v, "first_digit_timeout"),
+        );
+        let inter_digit_timeout = self.optional(
+            table.get("inter_digit_timeout"),
+            Duration::from_secs(3),
+            |r, v| r.duration(v, "inter_digit_timeout"),
+        );
+        let next = self
+            .required(table, span, "collect", "next")
+            .and_then(|v| self.target(v, "next"));
+        Some(Collect {
+            prompting: prompting?,
+            var: var?,
+            min: usize::try_from(min?).ok()?,
+            max: usize::try_from(max?).ok()?,
+            terminator: terminator?,
+            first_digit_timeout: first_digit_timeout?,
+            inter_digit_timeout: inter_digit_timeout?,
+            next: next?,
+        })
+    }
+
+    fn set(&mut self, value: &Value<'_>) -> Option<Set> {
+        let table = self.table(value, "set", &["vars", "add", "next"])?;
+        let span = value.span();
+        let vars = self.optional(table.get("vars"), Vec::new(), Self::assignments);
+        let add = self.optional(table.get("add"), Vec::new(), |r, v| {
+            let DeValue::Table(items) = v.get_ref() else {
+                r.type_error(v, "add", "a table of variable = whole number");
+                return None;
+            };
+            let mut add = Some(Vec::new());
+            for (key, amount) in items.iter() {
+                let name = r.variable(key.get_ref(), key.span());
+                let amount = r.integer(amount, key.get_ref());
+                add = match (add, name, amount) {
+                    (Some(mut add), Some(name), Some(amount)) => {
+                        add.push((name, amount));
+                        Some(add)
+                    }
+                    _ => None,
+                };
+            }
+            add
+        });
+        if matches!((&vars, &add), (Some(vars), Some(add)) if vars.is_empty() && add.is_empty()) {
+            self.error(span.clone(), "`set` needs `vars` or `add`");
+        }
+        let next = self
+            .required(table, span, "set", "next")
+            .and_then(|v| self.target(v, "next"));
+        Some(Set {
+            vars: vars?,
+            add: add?,
+            next: next?,
+        })
+    }
+
+    fn assignments(&mut self, value: &Value<'_>) -> Option<Vec<(String, Template)>> {
+        let DeValue::Table(items) = value.get_ref() else {
+            self.type_error(value, "vars", "a table of variable = value");
+            return None;
+        };
+        let mut assignments = Some(Vec::new());
+        for (key, item) in items.iter() {
+            let name = self.variable(key.get_ref(), key.span());
+            let template = self.template(item, key.get_ref());
+            assignments = match (assignments, name, template) {
+                (Some(mut all), Some(name), Some(template)) => {
+                    all.push((name, template));
+                    Some(all)
+                }
+                _ => None,
+            };
+        }
+        assignments
+    }
+
+    fn template(&mut self, value: &Value<'_>, key: &str) -> Option<Template> {
+        let text = self.literal(value, key)?;
+        if !matches!(value.get_ref(), DeValue::String(_)) {
+            // Numbers and booleans hold no placeholders.
+            return Some(Template::literal(text));
+        }
+        match Template::parse(&text) {
+            Ok(template) => {
+                for (name, offset) in template.variables() {
+                    let at = self.inside(value, &text, offset);
+                    self.graph.used.push((name.to_string(), at, self.context()));
+                }
+                Some(template)
+            }
+            Err(e) => {
+                let at = self.inside(value, &text, e.offset);
+                self.error(at, format!("`{key}`: {}", e.message));
+                None
+            }
+        }
+    }
+
+    fn when(
+        &mut self,
+        value: &Value<'_>,
+        otherwise: Option<&Value<'_>>,
+        node_span: Span,
+    ) -> Option<When> {
+        let DeValue::Array(items) = value.get_ref() else {
+            self.type_error(value, "when", "a list of { if = \"…\", then = \"node\" }");
+            return None;
+        };
+        if items.is_empty() {
+            self.error(value.span(), "`when` has no cases");
+        }
+        let mut cases = Some(Vec::new());
+        for item in items.iter() {
+            let case = self.case(item);
+            cases = cases.zip(case).map(|(mut cases, case)| {
+                cases.push(case);
+                cases
+            });
+        }
+        let otherwise = match otherwise {
+            Some(v) => self.target(v, "else"),
+            None => {
+                self.error(
+                    node_span,
+                    "a `when` node needs `else`, the node to go to when no case holds",
+                );
+                None
+            }
+        };
+        Some(When {
+            cases: cases.filter(|c| !c.is_empty())?,
+            otherwise: otherwise?,
+        })
+    }
+
+    fn case(&mut self, item: &Value<'_>) -> Option<(Condition, String)> {
+        let table = self.table(item, "when", &["if", "then"])?;
+        let condition = self
+            .required(table, item.span(), "when", "if")
+            .and_then(|v| {
+                let text = self.string(v, "if")?;
+                match Condition::parse(&text) {
+                    Ok(condition) => {
+                        for (name, offset) in condition.variables() {
+                            let at = self.inside(v, &text, offset);
+                            self.graph.used.push((name.to_string(), at, self.context()));
+                        }
+                        Some(condition)
+                    }
+                    Err(e) => {
+                        let at = self.inside(v, &text, e.offset);
+                        self.error(at, format!("bad condition: {}", e.message));
+                        None
+                    }
+                }
+            });
+        let target = self
+            .required(table, item.span(), "when", "then")
+            .and_then(|v| self.target(v, "then"));
+        Some((condition?, target?))
+    }
+
+    fn hours(&mut self, value: &Value<'_>, default_tz: Option<Option<Tz>>) -> Option<Hours> {
+        let allowed = ["timezone", "open", "closed_dates", "if_open", "if_closed"];
+        let table = self.table(value, "hours", &allowed)?;
+        let span = value.span();
+        let tz = match (table.get("timezone"), default_tz) {
+            (Some(v), _) => self.timezone(v),
+            (None, Some(Some(tz))) => Some(tz),
+            (None, Some(None)) => {
+                self.error(
+                    span.clone(),
+                    "`hours` needs `timezone`, here or at the top of the file",
+                );
+                None
+            }
+            // The file's zone is bad and was reported there.
+            (None, None) => None,
+        };
+        let open = self
+            .required(table, span.clone(), "hours", "open")
+            .and_then(|v| self.specs(v, "open", parse_open))
+            .map(|ranges| ranges.into_iter().flatten().collect());
+        let closed = self.optional(table.get("closed_dates"), Vec::new(), |r, v| {
+            r.specs(v, "closed_dates", parse_closed)
+        });
+        let if_open = self
+            .required(table, span.clone(), "hours", "if_open")
+            .and_then(|v| self.target(v, "if_open"));
+        let if_closed = self
+            .required(table, span, "hours", "if_closed")
+            .and_then(|v| self.target(v, "if_closed"));
+        Some(Hours {
+            schedule: Schedule {
+                tz: tz?,
+                open: open?,
+                closed: closed?,
+            },
+            if_open: if_open?,
+            if_closed: if_closed?,
+        })
+    }
+
+    /// A list of strings, each read by `parse`; a bad one is reported at its own line.
+    fn specs<T>(
+        &mut self,
+        value: &Value<'_>,
+        key: &str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Option<Vec<T>> {
+        let DeValue::Array(items) = value.get_ref() else {
+            self.type_error(value, key, "a list of strings");
+            return None;
+        };
+        let mut all = Some(Vec::new());
+        for item in items.iter() {
+            let parsed = self.string(item, key).and_then(|text| match parse(&text) {
+                Ok(parsed) => Some(parsed),
+                Err(message) => {
+                    self.error(item.span(), format!("`{key}`: {message}"));
+                    None
+                }
+            });
+            all = all.zip(parsed).map(|(mut all, parsed)| {
+                all.push(parsed);
+                all
+            });
+        }
+        all
+    }
+
+    fn hangup(&mut self, value: &Value<'_>) -> Option<Hangup> {
+        let default_reason = "completed".to_string();
+        match value.get_ref() {
+            DeValue::Boolean(true) => Some(Hangup {
+                sounds: Vec::new(),
+                reason: default_reason,
+            }),
+            DeValue::Table(_) => {
+                let table = self.table(value, "hangup", &["sound", "reason"])?;
+                let sounds =
+                    self.optional(table.get("sound"), Vec::new(), |r, v| r.sounds(v, "sound"));
+                let reason = self.optional(table.get("reason"), default_reason, |r, v| {
+                    r.string(v, "reason")
+                });
+                Some(Hangup {
+                    sounds: sounds?,
+                    reason: reason?,
+                })
+            }
+            _ => {
+                self.type_error(
+                    value,
+                    "hangup",
+                    "true or a table { sound = \"…\", reason = \"…\" }",
+                );
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("2 min"), Ok(Duration::from_secs(120)));
+        for bad in ["5", "1.5s", "-1s", "0s", "five s", "5h", ""] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+}

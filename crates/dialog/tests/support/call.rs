@@ -1,0 +1,105 @@
+//! Drives an interpreter in simulated time and logs its outputs as short lines.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use sb_dialog::{Dialplan, DialplanInterpreter, Input, Output};
+
+/// One simulated call.
+pub struct Call {
+    pub dialplan: DialplanInterpreter,
+    pub now: Instant,
+}
+
+/// A wall-clock time such as `2026-03-27T16:59:00Z`.
+pub fn utc(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}
+
+/// The nodes entered, in order, from a log.
+pub fn nodes(log: &[String]) -> Vec<&str> {
+    log.iter().filter_map(|l| l.strip_prefix("> ")).collect()
+}
+
+impl Call {
+    /// A call into `plan` with extra variables, at wall-clock time `wall`.
+    pub fn new(plan: Dialplan, vars: &[(&str, &str)], wall: DateTime<Utc>) -> Self {
+        let now = Instant::now();
+        let vars = vars.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+        Self {
+            dialplan: DialplanInterpreter::new(Arc::new(plan), vars, wall, now),
+            now,
+        }
+    }
+
+    /// Starts the call.
+    pub fn start(&mut self) -> Vec<String> {
+        self.dialplan.start(self.now);
+        self.log()
+    }
+
+    /// Presses each key of `keys` in turn, at the same instant.
+    pub fn press(&mut self, keys: &str) -> Vec<String> {
+        for key in keys.chars() {
+            self.dialplan.handle_input(Input::Digit(key), self.now);
+        }
+        self.log()
+    }
+
+    /// Reports the end of the current playback.
+    pub fn played(&mut self) -> Vec<String> {
+        self.dialplan
+            .handle_input(Input::PlaybackFinished, self.now);
+        self.log()
+    }
+
+    /// The caller hangs up.
+    pub fn caller_hangs_up(&mut self) -> Vec<String> {
+        self.dialplan.handle_input(Input::CallerHangup, self.now);
+        self.log()
+    }
+
+    /// Lets `duration` pass, firing every timer that falls due on the way.
+    pub fn wait(&mut self, duration: Duration) -> Vec<String> {
+        let end = self.now + duration;
+        while let Some(due) = self.dialplan.poll_timeout().filter(|&due| due <= end) {
+            self.now = due;
+            self.dialplan.handle_timeout(self.now);
+        }
+        self.now = end;
+        self.log()
+    }
+
+    /// Drains the outputs: `> node` for node entries, `play a,b`, `stop`, `hangup reason`,
+    /// and `kind {json}` for other events.
+    pub fn log(&mut self) -> Vec<String> {
+        let mut log = Vec::new();
+        while let Some(output) = self.dialplan.poll_output() {
+            log.push(match output {
+                Output::Play {
+                    files,
+                    interruptible,
+                } => {
+                    let stems: Vec<_> = files
+                        .iter()
+                        .map(|f| f.file_stem().unwrap().to_string_lossy().into_owned())
+                        .collect();
+                    let note = if interruptible {
+                        ""
+                    } else {
+                        " (uninterruptible)"
+                    };
+                    format!("play {}{note}", stems.join(","))
+                }
+                Output::StopPlayback => "stop".to_string(),
+                Output::Hangup { reason } => format!("hangup {reason}"),
+                Output::Event(e) if e.kind == "node_entered" => {
+                    format!("> {}", e.data["node"].as_str().unwrap())
+                }
+                Output::Event(e) => format!("{} {}", e.kind, e.data),
+            });
+        }
+        log
+    }
+}

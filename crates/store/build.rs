@@ -1,0 +1,4 @@
+// `sqlx::migrate!` embeds crates/store/migrations at compile time; rebuild when it changes.
+fn main() {
+    println!("cargo:rerun-if-changed=migrations");
+}

@@ -1,0 +1,169 @@
+//! `switchboard calls …` and `switchboard dialplan check`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use sb_store::{CallFilter, Store};
+
+use crate::config::Config;
+
+/// Validates dialplan files and prints every problem as FILE:LINE:COL: REASON.
+pub fn check_dialplans(files: &[PathBuf], sounds: &Path) -> anyhow::Result<ExitCode> {
+    let mut bad = 0;
+    for file in files {
+        match sb_dialog::Dialplan::load(file, sounds) {
+            Ok(plan) => println!(
+                "{}: ok ({} nodes, starts at {:?})",
+                file.display(),
+                plan.node_names().count(),
+                plan.start()
+            ),
+            Err(errors) => {
+                bad += 1;
+                println!("{errors}");
+            }
+        }
+    }
+    Ok(if bad == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+async fn open(config: &Config) -> anyhow::Result<Store> {
+    let url = config.store_url();
+    Store::open(&url)
+        .await
+        .with_context(|| format!("opening the store {url}"))
+}
+
+/// Prints the newest calls.
+pub async fn list(
+    config: &Config,
+    limit: u32,
+    from: Option<String>,
+    to: Option<String>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let store = open(config).await?;
+    let filter = CallFilter {
+        limit: Some(limit),
+        from,
+        to,
+        ..CallFilter::default()
+    };
+    let calls = store.list_calls(&filter).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&calls)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if calls.is_empty() {
+        println!("no calls yet (store: {})", config.store_url());
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<36}  {:<19}  {:>7}  {:<14}  {:<28}  TO",
+        "ID", "STARTED (UTC)", "SECONDS", "OUTCOME", "FROM"
+    );
+    for c in calls {
+        let seconds = c
+            .ended_at
+            .map(|e| {
+                format!(
+                    "{:.1}",
+                    (e - c.started_at).num_milliseconds() as f64 / 1000.0
+                )
+            })
+            .unwrap_or_else(|| "live".into());
+        println!(
+            "{:<36}  {:<19}  {:>7}  {:<14}  {:<28}  {}",
+            c.id,
+            c.started_at.format("%Y-%m-%d %H:%M:%S"),
+            seconds,
+            c.outcome.as_deref().unwrap_or("-"),
+            c.from_uri,
+            c.to_uri
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints one call and its timeline.
+pub async fn show(config: &Config, id: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let store = open(config).await?;
+    let call = if id == "last" {
+        store
+            .list_calls(&CallFilter {
+                limit: Some(1),
+                ..CallFilter::default()
+            })
+            .await?
+            .into_iter()
+            .next()
+    } else {
+        match store.get_call(id).await? {
+            Some(c) => Some(c),
+            None => {
+                let matches: Vec<_> = store
+                    .list_calls(&CallFilter {
+                        limit: Some(10_000),
+                        ..CallFilter::default()
+                    })
+                    .await?
+                    .into_iter()
+                    .filter(|c| c.id.starts_with(id))
+                    .collect();
+                if matches.len() > 1 {
+                    bail!(
+                        "{id:?} matches {} calls; give more of the id",
+                        matches.len()
+                    );
+                }
+                matches.into_iter().next()
+            }
+        }
+    };
+    let Some(call) = call else {
+        bail!("no call {id:?} in {}", config.store_url());
+    };
+    let events = store.call_events(&call.id).await?;
+    if json {
+        let v = serde_json::json!({"call": call, "events": events});
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("call       {}", call.id);
+    println!("from       {}", call.from_uri);
+    println!("to         {}", call.to_uri);
+    println!("dialplan   {}", call.dialplan.as_deref().unwrap_or("-"));
+    println!("started    {}", call.started_at.to_rfc3339());
+    if let Some(a) = call.answered_at {
+        println!("answered   {}", a.to_rfc3339());
+    }
+    match call.ended_at {
+        Some(e) => println!(
+            "ended      {} ({:.1} s)",
+            e.to_rfc3339(),
+            (e - call.started_at).num_milliseconds() as f64 / 1000.0
+        ),
+        None => println!("ended      - (still running, or the gateway stopped)"),
+    }
+    println!("outcome    {}", call.outcome.as_deref().unwrap_or("-"));
+    println!(
+        "recording  {}",
+        call.recording_path.as_deref().unwrap_or("-")
+    );
+    println!("\ntimeline");
+    for e in events {
+        let offset = (e.at - call.started_at).num_milliseconds() as f64 / 1000.0;
+        let data = if e.data.as_object().is_some_and(|o| o.is_empty()) {
+            String::new()
+        } else {
+            e.data.to_string()
+        };
+        println!("  {offset:>8.3}s  {:<18} {data}", e.kind);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,314 @@
+//! The one TOML configuration file. Every key is optional; relative paths are resolved against
+//! the directory of the config file.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// SIP listeners.
+    pub sip: SipConfig,
+    /// Who may send us calls.
+    pub trunk: TrunkConfig,
+    /// RTP and codecs.
+    pub media: MediaConfig,
+    /// Dialplans.
+    pub dialplans: DialplanConfig,
+    /// Database.
+    pub store: StoreConfig,
+    /// Recordings.
+    pub recordings: RecordingConfig,
+    /// Logging.
+    pub log: LogConfig,
+    /// Directory relative paths are resolved against (not a key in the file).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+/// `[sip]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SipConfig {
+    /// Address for UDP (and TCP) SIP.
+    pub listen: SocketAddr,
+    /// Also listen on TCP at the same address.
+    pub tcp: bool,
+    /// Address written into Via/Contact/SDP; defaults to the listen address.
+    pub public_ip: Option<IpAddr>,
+    /// User-Agent / Server header.
+    pub user_agent: String,
+}
+
+/// `[trunk]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrunkConfig {
+    /// Networks allowed to send INVITEs, e.g. `["127.0.0.0/8", "192.0.2.10"]`; empty = anyone.
+    pub allowed_sources: Vec<String>,
+    /// Digest user name the trunk must authenticate with (with `password`).
+    pub username: Option<String>,
+    /// Digest password.
+    pub password: Option<String>,
+    /// Digest realm.
+    pub realm: Option<String>,
+}
+
+/// `[media]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaConfig {
+    /// RTP port range.
+    pub rtp_ports: [u16; 2],
+    /// Accepted codecs, preferred first: PCMU, PCMA, G722.
+    pub codecs: Vec<String>,
+    /// Calls longer than this are ended.
+    pub max_call_seconds: u64,
+    /// Calls without RTP for this long are ended.
+    pub rtp_timeout_seconds: u64,
+}
+
+/// `[dialplans]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DialplanConfig {
+    /// Directory of `*.toml` dialplans.
+    pub dir: PathBuf,
+    /// Directory of prompts.
+    pub sounds_dir: PathBuf,
+    /// Dialplan for numbers without a route.
+    pub default: String,
+    /// Dialled number → dialplan name.
+    pub routes: HashMap<String, String>,
+}
+
+/// `[store]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `sqlite:PATH` or `postgres://…`.
+    pub url: String,
+}
+
+/// `[recordings]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecordingConfig {
+    /// Directory for `<call id>.wav`.
+    pub dir: PathBuf,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `error`, `warn`, `info`, `debug` or a tracing filter.
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            sip: SipConfig::default(),
+            trunk: TrunkConfig::default(),
+            media: MediaConfig::default(),
+            dialplans: DialplanConfig::default(),
+            store: StoreConfig::default(),
+            recordings: RecordingConfig::default(),
+            log: LogConfig::default(),
+            base_dir: PathBuf::from("."),
+        }
+    }
+}
+
+impl Default for SipConfig {
+    fn default() -> Self {
+        SipConfig {
+            listen: "127.0.0.1:5060".parse().expect("literal"),
+            tcp: true,
+            public_ip: None,
+            user_agent: format!("Switchboard/{}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            rtp_ports: [20000, 29999],
+            codecs: vec!["PCMU".into(), "PCMA".into(), "G722".into()],
+            max_call_seconds: 3600,
+            rtp_timeout_seconds: 30,
+        }
+    }
+}
+
+impl Default for DialplanConfig {
+    fn default() -> Self {
+        DialplanConfig {
+            dir: "dialplans".into(),
+            sounds_dir: "sounds".into(),
+            default: "hotline".into(),
+            routes: HashMap::new(),
+        }
+    }
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            url: "sqlite:var/switchboard.db".into(),
+        }
+    }
+}
+
+impl Default for RecordingConfig {
+    fn default() -> Self {
+        RecordingConfig {
+            dir: "var/recordings".into(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads a config file; errors name the file, line and column.
+    pub fn load(path: &Path) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut config: Config = toml::from_str(&text).map_err(|e| {
+            let (line, col) = e.span().map(|s| line_col(&text, s.start)).unwrap_or((1, 1));
+            format!("{}:{line}:{col}: {}", path.display(), e.message())
+        })?;
+        config.base_dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        config
+            .validate()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(config)
+    }
+
+    /// The config file to use: the one given, else `switchboard.toml` if present, else defaults.
+    pub fn find(path: Option<&Path>) -> Result<Config, String> {
+        match path {
+            Some(p) => Config::load(p),
+            None if Path::new("switchboard.toml").exists() => {
+                Config::load(Path::new("switchboard.toml"))
+            }
+            None => Ok(Config::default()),
+        }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        for c in &self.media.codecs {
+            if sb_media::Codec::from_name(c).is_none() {
+                return Err(format!(
+                    "[media] codecs: unknown codec {c:?} (PCMU, PCMA, G722)"
+                ));
+            }
+        }
+        for s in &self.trunk.allowed_sources {
+            parse_network(s).map_err(|e| format!("[trunk] allowed_sources: {e}"))?;
+        }
+        if self.trunk.username.is_some() != self.trunk.password.is_some() {
+            return Err("[trunk] username and password go together".into());
+        }
+        let [lo, hi] = self.media.rtp_ports;
+        if lo >= hi || lo < 1024 {
+            return Err("[media] rtp_ports must be [low, high] with 1024 <= low < high".into());
+        }
+        Ok(())
+    }
+
+    /// A path from the file, resolved against the config directory.
+    pub fn path(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base_dir.join(p)
+        }
+    }
+
+    /// The store URL with a relative SQLite path resolved.
+    pub fn store_url(&self) -> String {
+        let url = &self.store.url;
+        match url.strip_prefix("sqlite:") {
+            Some(rest) => {
+                let rest = rest.trim_start_matches("//");
+                format!("sqlite:{}", self.path(Path::new(rest)).display())
+            }
+            None => url.clone(),
+        }
+    }
+}
+
+/// Parses `10.0.0.0/8` or a bare address into (network, prefix length).
+pub fn parse_network(s: &str) -> Result<(IpAddr, u8), String> {
+    let (addr, prefix) = match s.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (s, None),
+    };
+    let ip: IpAddr = addr
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not an address"))?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let prefix = match prefix {
+        Some(p) => p
+            .parse::<u8>()
+            .ok()
+            .filter(|&p| p <= max)
+            .ok_or_else(|| format!("{s:?}: bad prefix length"))?,
+        None => max,
+    };
+    Ok((ip, prefix))
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_line() {
+        let dir = std::env::temp_dir().join(format!("sb-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("bad.toml");
+        std::fs::write(
+            &path,
+            "[sip]\nlisten = \"127.0.0.1:5060\"\n\n[media]\nrtp_port = [1, 2]\n",
+        )
+        .unwrap();
+        let err = Config::load(&path).unwrap_err();
+        assert!(err.contains("bad.toml:5:1"), "{err}");
+        assert!(err.contains("rtp_port"), "{err}");
+        std::fs::write(&path, "[media]\ncodecs = [\"G729\"]\n").unwrap();
+        assert!(Config::load(&path).unwrap_err().contains("G729"));
+    }
+
+    #[test]
+    fn networks() {
+        assert_eq!(parse_network("10.0.0.0/8").unwrap().1, 8);
+        assert_eq!(parse_network("127.0.0.1").unwrap().1, 32);
+        assert!(parse_network("10.0.0.0/40").is_err());
+    }
+}

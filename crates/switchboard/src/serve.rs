@@ -1,0 +1,147 @@
+//! `switchboard serve`: start the gateway and run until Ctrl-C or SIGTERM.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use sb_call::{CallSettings, DialplanRegistry, Listen};
+use sb_media::Codec;
+use sb_sip::{EndpointConfig, TrunkAuth};
+use sb_store::Store;
+
+use crate::config::{Config, parse_network};
+
+/// Runs the gateway.
+pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+
+    let recordings = config.path(&config.recordings.dir);
+    std::fs::create_dir_all(&recordings)
+        .with_context(|| format!("creating {}", recordings.display()))?;
+    let url = config.store_url();
+    let store = Store::open(&url)
+        .await
+        .with_context(|| format!("opening the store {url}"))?;
+    // Calls a crash left open: close them and make their recordings readable.
+    for call in store.close_interrupted_calls(chrono::Utc::now()).await? {
+        if let Some(path) = &call.recording_path {
+            match sb_media::recorder::repair_wav(std::path::Path::new(path)) {
+                Ok(_) => {
+                    tracing::info!(call = %call.id, path, "recording of an interrupted call repaired")
+                }
+                Err(e) => {
+                    tracing::warn!(call = %call.id, path, error = %e, "cannot repair recording")
+                }
+            }
+        }
+    }
+
+    let dialplan_dir = config.path(&config.dialplans.dir);
+    let sounds = config.path(&config.dialplans.sounds_dir);
+    let dialplans = DialplanRegistry::load(
+        &dialplan_dir,
+        &sounds,
+        &config.dialplans.default,
+        config.dialplans.routes.clone(),
+    )
+    .map_err(anyhow::Error::msg)
+    .context("loading dialplans")?;
+
+    let listen_ip = config.sip.listen.ip();
+    let public_ip = config.sip.public_ip.unwrap_or(listen_ip);
+    let auth = match (&config.trunk.username, &config.trunk.password) {
+        (Some(u), Some(p)) => Some(TrunkAuth {
+            realm: config
+                .trunk
+                .realm
+                .clone()
+                .unwrap_or_else(|| "switchboard".into()),
+            username: u.clone(),
+            password: p.clone(),
+        }),
+        _ => None,
+    };
+    let endpoint = EndpointConfig {
+        public_addr: SocketAddr::new(public_ip, config.sip.listen.port()),
+        user_agent: config.sip.user_agent.clone(),
+        allowed_sources: config
+            .trunk
+            .allowed_sources
+            .iter()
+            .map(|s| parse_network(s).expect("validated at load"))
+            .collect(),
+        auth,
+        seed: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos() as u64,
+    };
+    let settings = CallSettings {
+        public_ip,
+        rtp_ports: (config.media.rtp_ports[0], config.media.rtp_ports[1]),
+        recordings_dir: recordings.clone(),
+        codecs: config
+            .media
+            .codecs
+            .iter()
+            .filter_map(|c| Codec::from_name(c))
+            .collect(),
+        max_duration: Duration::from_secs(config.media.max_call_seconds),
+        rtp_timeout: Duration::from_secs(config.media.rtp_timeout_seconds),
+    };
+    let writer = store.writer();
+    let dialplans = Arc::new(dialplans);
+    let gateway = sb_call::start(
+        Listen {
+            udp: config.sip.listen,
+            tcp: config.sip.tcp.then_some(config.sip.listen),
+        },
+        endpoint,
+        settings,
+        writer.clone(),
+        dialplans.clone(),
+    )
+    .await
+    .with_context(|| format!("binding SIP on {}", config.sip.listen))?;
+
+    let addr = gateway.udp_addr;
+    println!(
+        "Switchboard is listening for SIP on {addr} (UDP{})",
+        if gateway.tcp_addr.is_some() {
+            " and TCP"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "  dialplans: {} (default {:?}) from {}",
+        dialplans.names().join(", "),
+        config.dialplans.default,
+        dialplan_dir.display()
+    );
+    println!("  store:     {url}");
+    println!("  recordings: {}", recordings.display());
+    println!("Call it:");
+    println!("  switchboard call sip:100@{addr} --dtmf 1 --record /tmp/call.wav");
+    println!("  baresip: /dial sip:100@{addr}      sipp: sipp -sn uac {addr}");
+    println!("Then: switchboard calls list; switchboard calls show last");
+    println!("Ctrl-C stops it.");
+
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    writer.flush().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Regenerates the example prompts: espeak-ng speaks each text, sox turns it into
+# 8 kHz mono 16-bit WAV (telephone quality, small files).
+# Needs: espeak-ng, sox (Debian: apt-get install espeak-ng sox).
+# Usage: sounds/generate.sh   (writes next to this script)
+set -euo pipefail
+
+cd "$(dirname "$0")"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+say() {
+    local name="$1" text="$2"
+    espeak-ng -v en-us -s 150 -w "$tmp/$name.wav" "$text"
+    # -R: repeatable dither, so regenerating gives identical files.
+    sox -R "$tmp/$name.wav" -r 8000 -c 1 -b 16 "$name.wav"
+}
+
+say welcome "Welcome to the Example Shop hotline."
+say main_menu "For the status of an order, press 1. For billing questions, press 2. To speak to an agent, press 0. To hear these options again, press 9."
+say invalid_option "Sorry, that is not one of the options."
+say no_input "Sorry, I did not hear a choice."
+say enter_order "Please enter your order number, followed by the hash key."
+say invalid_order "Sorry, an order number has 4 to 10 digits."
+say order_lookup "Thank you. We are looking up your order, and will send you an update by email shortly."
+say billing_info "You find all your invoices in your customer account, under My Orders. For questions about a payment, please write to billing at example dot com."
+say transfer "Please hold, we are transferring you to an agent. Transfers are not available yet in this version. Goodbye."
+say agents_closed "Our agents are available Monday to Friday, from 8 in the morning to 6 in the evening."
+say goodbye "Thank you for calling. Goodbye."
