@@ -152,6 +152,7 @@ pub async fn place_call(opts: CallOptions) -> Result<CallReport, String> {
             ssrc: rand_u32(),
         },
         recorder,
+        Instant::now(),
     );
     if let Some(path) = &opts.play {
         let audio = load_prompt(path, codec.sample_rate()).map_err(|e| e.to_string())?;

@@ -116,6 +116,7 @@ pub async fn run_inbound(
             ssrc: rand_u32(),
         },
         recorder,
+        Instant::now(),
     );
     media.update(negotiated.remote, negotiated.on_hold());
 
@@ -217,6 +218,11 @@ impl CallLoop<'_> {
                     self.media_events(now);
                     if now >= next_rtcp {
                         next_rtcp += RTCP_INTERVAL;
+                        let wall = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .unwrap_or_default();
+                        let report = self.media.rtcp_report(now, wall);
+                        let _ = self.rtcp.send_to(&report, self.media.rtcp_remote()).await;
                         self.check_timeouts(now, max_end);
                     }
                 }
@@ -226,7 +232,11 @@ impl CallLoop<'_> {
                         self.media_events(Instant::now());
                     }
                 }
-                _ = self.rtcp.recv_from(&mut rtcp_buf) => {}
+                received = self.rtcp.recv_from(&mut rtcp_buf) => {
+                    if let Ok((n, _)) = received {
+                        self.media.handle_rtcp(Instant::now(), &rtcp_buf[..n]);
+                    }
+                }
                 _ = sleep_until(dialplan_deadline) => {
                     let now = Instant::now();
                     self.dialplan.handle_timeout(now);
@@ -314,9 +324,6 @@ impl CallLoop<'_> {
                     EndCause::LocalHangup => "completed",
                     EndCause::Rejected(_) => "rejected",
                 };
-                if cause == EndCause::RemoteBye {
-                    self.log("hangup", json!({"by": "caller"}));
-                }
                 self.dialplan.handle_input(Input::CallerHangup, now);
                 self.drain_dialplan(now);
                 self.outcome = Some(outcome.to_string());

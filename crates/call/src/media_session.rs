@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use sb_media::dtmf::{InbandDtmfDetector, Rfc4733Receiver, Rfc4733Sender};
 use sb_media::jitter::{Concealer, JitterBuffer, JitterConfig, Playout};
 use sb_media::recorder::StereoRecorder;
+use sb_media::rtcp::{ReceptionStats, RtcpReport, build_sender_report, ntp_timestamp, parse_rtcp};
 use sb_media::rtp::{RtpSender, parse_rtp};
 use sb_media::{Codec, Decoder, Encoder};
 
@@ -82,6 +83,9 @@ pub struct MediaSession {
     frame: usize,
     last_packet: Option<Instant>,
     packets_received: u64,
+    reception: ReceptionStats,
+    created: Instant,
+    remote_ssrc: Option<u32>,
     scratch_in: Vec<i16>,
     scratch_out: Vec<i16>,
     scratch_bytes: Vec<u8>,
@@ -90,9 +94,12 @@ pub struct MediaSession {
 
 impl MediaSession {
     /// A session for the negotiated parameters, recording into `recorder` when given.
-    pub fn new(params: MediaParams, recorder: Option<StereoRecorder>) -> Self {
+    pub fn new(params: MediaParams, recorder: Option<StereoRecorder>, now: Instant) -> Self {
         let codec = params.codec;
         MediaSession {
+            reception: ReceptionStats::new(),
+            created: now,
+            remote_ssrc: None,
             remote: params.remote,
             learned: false,
             hold: false,
@@ -170,6 +177,12 @@ impl MediaSession {
         }
         self.last_packet = Some(now);
         self.packets_received += 1;
+        self.remote_ssrc = Some(h.ssrc);
+        let arrival = now.duration_since(self.created).as_micros() as u64
+            * u64::from(self.params.codec.rtp_clock_rate())
+            / 1_000_000;
+        self.reception
+            .on_packet(h.sequence, h.timestamp, arrival as u32);
         if Some(h.payload_type) == self.params.telephone_event {
             if let Some(digit) = self.rfc4733.handle(h.timestamp, packet.payload) {
                 self.events
@@ -286,6 +299,34 @@ impl MediaSession {
         }
     }
 
+    /// Feeds one datagram from the RTCP socket (sender reports feed our receiver reports).
+    pub fn handle_rtcp(&mut self, now: Instant, data: &[u8]) {
+        for report in parse_rtcp(data).unwrap_or_default() {
+            if let RtcpReport::Sender { info, .. } = report {
+                self.reception.on_sender_report(info.ntp_timestamp, now);
+            }
+        }
+    }
+
+    /// An RTCP sender report (with a reception block once the peer has sent RTP).
+    /// `wall` is the time since the Unix epoch, for the NTP timestamp.
+    pub fn rtcp_report(&mut self, now: Instant, wall: Duration) -> Vec<u8> {
+        let info = self.sender.sender_info(ntp_timestamp(wall));
+        let blocks: Vec<_> = self
+            .remote_ssrc
+            .map(|ssrc| self.reception.report_block(ssrc, now))
+            .into_iter()
+            .collect();
+        let mut out = Vec::with_capacity(100);
+        build_sender_report(self.sender.ssrc(), &info, &blocks, "switchboard", &mut out);
+        out
+    }
+
+    /// Where RTCP goes: the port above the RTP port (RFC 3550 §11).
+    pub fn rtcp_remote(&self) -> SocketAddr {
+        SocketAddr::new(self.remote.ip(), self.remote.port().saturating_add(1))
+    }
+
     /// Closes the recording; returns its length in seconds.
     pub fn finish(&mut self) -> Option<f64> {
         let rec = self.recorder.take()?;
@@ -296,5 +337,117 @@ impl MediaSession {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sb_media::rtp::{RtpHeader, write_rtp};
+
+    fn session(now: Instant) -> MediaSession {
+        MediaSession::new(
+            MediaParams {
+                codec: Codec::Pcmu,
+                payload_type: 0,
+                telephone_event: Some(101),
+                remote: "127.0.0.1:4000".parse().unwrap(),
+                ssrc: 42,
+            },
+            None,
+            now,
+        )
+    }
+
+    fn packet(pt: u8, seq: u16, ts: u32, payload: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let header = RtpHeader {
+            payload_type: pt,
+            marker: false,
+            sequence: seq,
+            timestamp: ts,
+            ssrc: 7,
+        };
+        write_rtp(&header, payload, &mut out);
+        out
+    }
+
+    #[test]
+    fn learns_the_source_and_reports_rfc4733_and_inband_digits() {
+        let t0 = Instant::now();
+        let mut m = session(t0);
+        let from: SocketAddr = "127.0.0.1:4444".parse().unwrap();
+        // Event "5", start then end packets (the end repeated, as senders do).
+        for (i, end) in [(0u16, false), (1, false), (2, true), (3, true)] {
+            let flags = if end { 0x80 } else { 0 };
+            let [hi, lo] = (160 * (i + 1)).to_be_bytes();
+            m.handle_rtp(t0, from, &packet(101, i, 1000, &[5, flags | 10, hi, lo]));
+        }
+        let events: Vec<_> = std::iter::from_fn(|| m.poll_event()).collect();
+        assert_eq!(
+            events,
+            vec![
+                MediaEvent::RemoteLearned(from),
+                MediaEvent::Dtmf('5', DtmfSource::Rfc4733)
+            ]
+        );
+        assert_eq!(m.remote(), from);
+
+        // An in-band "7" as PCMU audio, 100 ms, through jitter buffer and decoder.
+        let tone =
+            sb_media::dtmf::dtmf_tone('7', 8000, Duration::from_millis(100), -10.0, 0.0, 0.0);
+        let mut enc = Encoder::new(Codec::Pcmu);
+        let mut found = Vec::new();
+        for (i, frame) in tone
+            .chunks(160)
+            .chain(std::iter::repeat_n(&[0i16; 160][..], 20))
+            .enumerate()
+        {
+            let mut payload = Vec::new();
+            enc.encode(frame, &mut payload);
+            let now = t0 + Duration::from_millis(20 * i as u64);
+            m.handle_rtp(
+                now,
+                from,
+                &packet(0, 10 + i as u16, 5000 + 160 * i as u32, &payload),
+            );
+            m.tick(now);
+            found.extend(std::iter::from_fn(|| m.poll_event()));
+        }
+        assert_eq!(found, vec![MediaEvent::Dtmf('7', DtmfSource::Inband)]);
+    }
+
+    #[test]
+    fn plays_prompts_paced_one_frame_per_tick_and_stops_on_barge_in() {
+        let t0 = Instant::now();
+        let mut m = session(t0);
+        m.play([Arc::from(vec![1000i16; 400])]);
+        let mut t = t0;
+        let mut packets = 0;
+        while m.is_playing() {
+            let p = m.tick(t).expect("a packet every tick");
+            assert_eq!(p.len(), 12 + 160, "one 20 ms PCMU frame");
+            packets += 1;
+            t += Duration::from_millis(20);
+        }
+        assert_eq!(packets, 3, "400 samples = 2.5 frames");
+        assert_eq!(m.poll_event(), Some(MediaEvent::PlaybackFinished));
+        m.play([Arc::from(vec![1000i16; 8000])]);
+        m.tick(t);
+        m.stop_playback();
+        assert!(!m.is_playing());
+        m.tick(t + Duration::from_millis(20));
+        assert_eq!(
+            m.poll_event(),
+            None,
+            "a stopped prompt does not report finishing"
+        );
+        m.update("127.0.0.1:4000".parse().unwrap(), true);
+        assert!(
+            m.tick(t + Duration::from_millis(40)).is_none(),
+            "on hold: nothing sent"
+        );
+        let rtcp = m.rtcp_report(t, Duration::from_secs(1_700_000_000));
+        assert!(sb_media::is_rtcp(&rtcp));
     }
 }
