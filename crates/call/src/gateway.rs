@@ -13,7 +13,7 @@ use sb_sip::{EndpointConfig, SipEndpoint};
 use sb_store::StoreWriter;
 use tokio::net::{TcpListener, UdpSocket};
 
-use crate::inbound::{bind_pair, run_inbound};
+use crate::inbound::{bind_pair, spawn_inbound};
 use crate::sip_server::{SipHandle, SipSockets, spawn_sip};
 
 /// Settings every call needs.
@@ -267,7 +267,7 @@ pub async fn start(
     let slot = services_slot.clone();
     let spawner = Box::new(move |call, events| {
         if let Some(svc) = slot.get() {
-            tokio::spawn(run_inbound(call, events, svc.clone()));
+            spawn_inbound(call, events, svc.clone());
         }
     });
     let sip = spawn_sip(SipEndpoint::new(endpoint), SipSockets { udp, tcp }, spawner);

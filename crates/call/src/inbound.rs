@@ -15,6 +15,7 @@ use sb_store::NewCall;
 use serde_json::json;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use crate::gateway::Services;
 use crate::media_session::{DtmfSource, MediaEvent, MediaParams, MediaSession};
@@ -23,15 +24,24 @@ use crate::sip_server::{SipCommand, sleep_until};
 const FRAME: Duration = Duration::from_millis(20);
 const RTCP_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Runs one inbound call to its end.
-pub async fn run_inbound(
+/// Starts the task of a new inbound call; its log lines carry the call id.
+pub fn spawn_inbound(
     call: IncomingCall,
     events: mpsc::UnboundedReceiver<SipEvent>,
     svc: Arc<Services>,
 ) {
     let id = sb_store::new_call_id();
     let span = tracing::info_span!("call", id = %id, from = %call.from, to = %call.to);
-    let _enter = span.enter();
+    tokio::spawn(run_inbound(id, call, events, svc).instrument(span));
+}
+
+/// Runs one inbound call to its end.
+async fn run_inbound(
+    id: String,
+    call: IncomingCall,
+    events: mpsc::UnboundedReceiver<SipEvent>,
+    svc: Arc<Services>,
+) {
     let store = svc.store.clone();
     let plan = svc.dialplans.for_number(&call.dialled);
     let recording: PathBuf = svc.settings.recordings_dir.join(format!("{id}.wav"));
