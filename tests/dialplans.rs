@@ -47,11 +47,18 @@ fn a_broken_edit_keeps_the_old_dialplan_running() {
     std::fs::write(&file, good.replacen("start = ", "start_node = ", 1)).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while !gw.log().contains("dialplan rejected") {
-        assert!(Instant::now() < deadline, "no rejection logged:\n{}", gw.log());
+        assert!(
+            Instant::now() < deadline,
+            "no rejection logged:\n{}",
+            gw.log()
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     let log = gw.log();
-    assert!(log.contains("hotline.toml:"), "the log names the file and line:\n{log}");
+    assert!(
+        log.contains("hotline.toml:"),
+        "the log names the file and line:\n{log}"
+    );
     assert!(log.contains("keeping the previous version"), "{log}");
 
     // Calls still run the previous, valid version.
@@ -61,7 +68,11 @@ fn a_broken_edit_keeps_the_old_dialplan_running() {
         .args(["--dtmf", "1", "--dtmf-delay", "3.5", "--duration", "6"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let calls = gw.wait_for_ended_calls(1, Duration::from_secs(10));
     let call = gw.call(calls[0]["id"].as_str().unwrap());
     let options = events_of(&call, "menu_option");

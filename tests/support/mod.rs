@@ -7,6 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod raw_sip;
+/// sox, multimon-ng, pocketsphinx speech data, call events while a call runs, envelopes.
+pub mod tools;
 mod waiting;
 pub use waiting::{free_udp_ports, output_text};
 
