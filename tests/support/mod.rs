@@ -68,11 +68,17 @@ impl Gateway {
 
     /// Starts a gateway serving the dialplans in `dialplans`.
     pub fn start_with_dialplans(dialplans: &Path, extra: &str) -> Gateway {
+        Self::start_with_default_dialplan(dialplans, "hotline", extra)
+    }
+
+    /// Starts a gateway serving the dialplans in `dialplans`, with `default` (a file stem there)
+    /// for every dialled number.
+    pub fn start_with_default_dialplan(dialplans: &Path, default: &str, extra: &str) -> Gateway {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let rtp = 20_000 + (port % 2000) * 10;
         let config = format!(
-            "[sip]\nlisten = \"127.0.0.1:{port}\"\n\n[media]\nrtp_ports = [{rtp}, {}]\n\n[dialplans]\ndir = \"{}\"\nsounds_dir = \"{}\"\n\n[store]\nurl = \"sqlite:{}\"\n\n[recordings]\ndir = \"{}\"\n{extra}",
+            "[sip]\nlisten = \"127.0.0.1:{port}\"\n\n[media]\nrtp_ports = [{rtp}, {}]\n\n[dialplans]\ndir = \"{}\"\nsounds_dir = \"{}\"\ndefault = \"{default}\"\n\n[store]\nurl = \"sqlite:{}\"\n\n[recordings]\ndir = \"{}\"\n{extra}",
             rtp + 4000,
             dialplans.display(),
             repo().join("sounds").display(),

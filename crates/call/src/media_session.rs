@@ -87,6 +87,9 @@ pub struct MediaSession {
     created: Instant,
     remote_ssrc: Option<u32>,
     scratch_in: Vec<i16>,
+    /// Decoded caller audio not yet consumed by a tick.
+    received: VecDeque<i16>,
+    decoded: Vec<i16>,
     scratch_out: Vec<i16>,
     scratch_bytes: Vec<u8>,
     events: VecDeque<MediaEvent>,
@@ -126,6 +129,8 @@ impl MediaSession {
             last_packet: None,
             packets_received: 0,
             scratch_in: Vec::with_capacity(codec.samples_per_frame()),
+            received: VecDeque::with_capacity(4 * codec.samples_per_frame()),
+            decoded: Vec::with_capacity(4 * codec.samples_per_frame()),
             scratch_out: vec![0; codec.samples_per_frame()],
             scratch_bytes: Vec::with_capacity(200),
             events: VecDeque::new(),
@@ -258,17 +263,34 @@ impl MediaSession {
         Some(packet)
     }
 
+    /// Takes one 20 ms frame of caller audio. Packets may carry 10, 20, 30 ms or more: decoded
+    /// audio goes through a small FIFO and the jitter buffer (which releases packets by their
+    /// timestamps) is asked for more only when the FIFO runs short.
     fn receive_frame(&mut self, now: Instant) {
-        self.scratch_in.clear();
-        match self.jitter.pop(now) {
-            Playout::Frame(payload) => {
-                self.decoder.decode(&payload, &mut self.scratch_in);
-                self.scratch_in.resize(self.frame, 0);
-                self.concealer.remember(&self.scratch_in);
+        let mut pulls = 0;
+        while self.received.len() < self.frame && pulls < 4 {
+            pulls += 1;
+            self.decoded.clear();
+            // With part of a frame in hand, the next packet is needed before this frame ends:
+            // its start falls inside the frame being assembled.
+            let horizon = if self.received.is_empty() {
+                now
+            } else {
+                now + Duration::from_millis(u64::from(sb_media::FRAME_MS))
+            };
+            match self.jitter.pop(horizon) {
+                Playout::Frame(payload) => {
+                    self.decoder.decode(&payload, &mut self.decoded);
+                    self.concealer.remember(&self.decoded);
+                }
+                Playout::Lost => self.concealer.conceal(&mut self.decoded),
+                Playout::Empty => break,
             }
-            Playout::Lost => self.concealer.conceal(&mut self.scratch_in),
-            Playout::Empty => {}
+            self.received.extend(self.decoded.iter().copied());
         }
+        self.scratch_in.clear();
+        let take = self.received.len().min(self.frame);
+        self.scratch_in.extend(self.received.drain(..take));
         self.scratch_in.resize(self.frame, 0);
         for digit in self.inband.process(&self.scratch_in) {
             self.events
@@ -415,6 +437,36 @@ mod tests {
             found.extend(std::iter::from_fn(|| m.poll_event()));
         }
         assert_eq!(found, vec![MediaEvent::Dtmf('7', DtmfSource::Inband)]);
+    }
+
+    #[test]
+    fn thirty_ms_packets_lose_no_audio() {
+        let t0 = Instant::now();
+        let mut m = session(t0);
+        let from: SocketAddr = "127.0.0.1:4444".parse().unwrap();
+        let mut enc = Encoder::new(Codec::Pcmu);
+        let mut heard = Vec::new();
+        let mut next_packet = 0u32;
+        for tick in 0..60u32 {
+            let now = t0 + Duration::from_millis(20 * u64::from(tick));
+            // A 30 ms packet whenever the sender's clock has reached it.
+            while next_packet * 30 <= tick * 20 {
+                let mut payload = Vec::new();
+                enc.encode(&[3000i16; 240], &mut payload);
+                let pkt = packet(0, next_packet as u16, 240 * next_packet, &payload);
+                m.handle_rtp(now, from, &pkt);
+                next_packet += 1;
+            }
+            m.tick(now);
+            heard.extend_from_slice(&m.scratch_in);
+        }
+        let first = heard.iter().position(|&s| s != 0).expect("audio arrives");
+        let last = heard.iter().rposition(|&s| s != 0).unwrap();
+        let zeros = heard[first..=last].iter().filter(|&&s| s == 0).count();
+        assert_eq!(
+            zeros, 0,
+            "{zeros} samples of silence inside continuous audio"
+        );
     }
 
     #[test]
