@@ -118,7 +118,7 @@ impl DialplanRegistry {
             .collect();
         if let Some(name) = missing.first() {
             return Err(format!(
-                "dialplan {name:?} is configured but there is no {}/{name}.toml",
+                "dialplan {name:?} (from [dialplans] default or routes) has no file {}/{name}.toml",
                 registry.dir.display()
             ));
         }
