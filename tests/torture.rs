@@ -8,60 +8,8 @@ use std::time::{Duration, Instant};
 use switchboard_e2e::raw_sip::{RawSip, header, status};
 use switchboard_e2e::{Gateway, events_of, output_text, repo};
 
-/// First response each message must get; `None`: no response at all (unanswerable or not a
-/// request). Copied from `TORTURE` in crates/sip/tests/endpoint.rs.
-const TORTURE: &[(&str, Option<u16>)] = &[
-    ("badaspec", Some(400)),
-    ("badbranch", Some(200)),
-    ("baddate", Some(400)),
-    ("baddn", Some(400)),
-    ("badinv01", Some(400)),
-    ("badvers", Some(505)),
-    ("bcast", None),
-    ("bext01", Some(420)),
-    ("bigcode", None),
-    ("clerr", Some(400)),
-    ("cparam01", Some(405)),
-    ("cparam02", Some(405)),
-    ("dblreq", Some(405)),
-    ("esc01", Some(100)),
-    ("esc02", Some(501)),
-    ("escnull", Some(405)),
-    ("escruri", Some(400)),
-    ("insuf", Some(400)),
-    ("intmeth", Some(501)),
-    ("inv2543", Some(100)),
-    ("invut", Some(415)),
-    ("longreq", Some(100)),
-    ("ltgtruri", Some(400)),
-    ("lwsdisp", Some(200)),
-    ("lwsruri", Some(400)),
-    ("lwsstart", Some(400)),
-    ("mcl01", Some(400)),
-    ("mismatch01", Some(400)),
-    ("mismatch02", Some(400)),
-    ("mpart01", Some(405)),
-    ("multi01", Some(400)),
-    ("ncl", Some(400)),
-    ("noreason", None),
-    ("novelsc", Some(416)),
-    ("quotbal", Some(400)),
-    ("regaut01", Some(405)),
-    ("regbadct", Some(400)),
-    ("regescrt", Some(405)),
-    ("scalar02", Some(400)),
-    ("scalarlg", None),
-    ("sdp01", Some(406)),
-    ("semiuri", Some(200)),
-    ("test", None),
-    ("transports", Some(200)),
-    ("trws", Some(400)),
-    ("unkscm", Some(416)),
-    ("unksm2", Some(405)),
-    ("unreason", None),
-    ("wsinv", Some(481)),
-    ("zeromf", Some(200)),
-];
+// The expected answers, shared with the SIP crate's own table test.
+include!("../crates/sip/tests/data/rfc4475_expected.rs");
 
 /// How long to listen for the answers to one message.
 const WINDOW: Duration = Duration::from_millis(300);
