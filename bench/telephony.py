@@ -347,6 +347,64 @@ class Sampler(threading.Thread):
         }
 
 
+class ThreadStates(threading.Thread):
+    """Counts the scheduler state (R running, S sleeping, D blocked in the kernel, e.g. on disk
+    I/O) of the gateway's tokio worker threads every 20 ms; D shows the runtime blocked."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.pid = None
+        self.counts = {}
+        self.wchan = {}
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+
+    def watch(self, pid):
+        with self.lock:
+            self.pid = pid
+            self.counts, self.wchan = {}, {}
+
+    def take(self):
+        """The counts since the last call, as {state: samples} plus where D threads waited."""
+        with self.lock:
+            counts, wchan = self.counts, self.wchan
+            self.counts, self.wchan = {}, {}
+        total = sum(counts.values())
+        return {
+            "samples": total,
+            "states": counts,
+            "blocked_percent": round(100 * counts.get("D", 0) / total, 1) if total else None,
+            "blocked_in": dict(sorted(wchan.items(), key=lambda kv: -kv[1])[:5]),
+        }
+
+    def run(self):
+        while not self.stopping.wait(0.02):
+            pid = self.pid
+            if not pid:
+                continue
+            try:
+                tids = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue
+            for tid in tids:
+                try:
+                    with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                        st = f.read()
+                    if "(tokio-rt-worker)" not in st:
+                        continue
+                    state = st[st.rindex(")") + 2]
+                    where = None
+                    if state == "D":
+                        with open(f"/proc/{pid}/task/{tid}/wchan") as f:
+                            where = f.read().strip() or "?"
+                except (OSError, ValueError):
+                    continue
+                with self.lock:
+                    self.counts[state] = self.counts.get(state, 0) + 1
+                    if where:
+                        self.wchan[where] = self.wchan.get(where, 0) + 1
+
+
 # ---------------------------------------------------------------------------------------------
 # The gateway
 
@@ -891,10 +949,11 @@ def run_latency(tmp, gw, sampler, sink_port, plan):
     return r
 
 
-def run_rates(tmp, gw, sampler, sink_port, plan, recordings):
+def run_rates(tmp, gw, sampler, sink_port, plan, recordings, threads):
     steps, best = [], None
     for rate in plan["rates"]:
         calls = rate * plan["rate_step_seconds"]
+        threads.take()
         log(f"call rate: {calls} calls at {rate}/s (+ probe calls every 200 ms)")
         r = run_sipp(tmp, gw, f"rate{rate}", "100", rate, calls, rate * 6, [sink_port], 15,
                      sampler, probe_interval=0.2)
@@ -902,6 +961,7 @@ def run_rates(tmp, gw, sampler, sink_port, plan, recordings):
         r["gateway_cpu_percent"] = g["cpu_percent"] if g else None
         r["gateway_rss_max"] = g["rss_max"] if g else None
         r["other_processes_cpu_percent"] = other_cpu(sampler, r, g)
+        r["gateway_worker_threads"] = threads.take()
         retrans_ok = r["retransmissions"] <= RETRANS_MAX_FRACTION * calls
         # SIPp could not keep up (or the gateway held calls back) if the rate fell short.
         rate_ok = r["achieved_rate"] is not None and r["achieved_rate"] >= 0.9 * rate
@@ -916,7 +976,8 @@ def run_rates(tmp, gw, sampler, sink_port, plan, recordings):
             f"achieved={r['achieved_rate']}/s setup(SIPp) p50={r['setup_ms']['p50']} "
             f"p99={r['setup_ms']['p99']} ms, setup(probe) p50={pr['setup_ms'].get('p50')} "
             f"p99={pr['setup_ms'].get('p99')} ms; gw cpu={r['gateway_cpu_percent']}% "
-            f"sipp cpu={r['sipp_cpu_percent']}% clean={r['clean']}"
+            f"sipp cpu={r['sipp_cpu_percent']}% workers blocked "
+            f"{r['gateway_worker_threads']['blocked_percent']}% clean={r['clean']}"
         )
         clear_recordings(recordings)
         if not r["clean"]:
@@ -946,7 +1007,7 @@ def clear_recordings(recordings):
 
 
 def run_concurrency(tmp, start_gateway, sampler, receiver, blackhole_port, plan, best_rate,
-                    recordings, warnings):
+                    recordings, warnings, threads):
     """Each step on a fresh gateway, so that idle and after-the-calls memory are its own."""
     steps, best = [], None
     long_s = plan["long_prompt_s"]
@@ -970,6 +1031,7 @@ def run_concurrency(tmp, start_gateway, sampler, receiver, blackhole_port, plan,
         drops_before = receiver.kernel_drops()
         receiver.reset()
         log(f"concurrency: {n} calls ramped at {rate}/s, prompt {long_s:.0f} s, gateway pid {gw.pid}")
+        threads.take()
         r = run_sipp(tmp, gw, f"conc{n}", "200", rate, n, n + 10, ports, long_s + 60, sampler)
         time.sleep(0.5)
         drops_after = receiver.kernel_drops()
@@ -1016,6 +1078,7 @@ def run_concurrency(tmp, start_gateway, sampler, receiver, blackhole_port, plan,
             "gateway_rss_after_end_5s": after_5.get("VmRSS"),
             "gateway_peak_rss": after_5.get("VmHWM"),
             "gateway_threads": idle.get("Threads"),
+            "gateway_worker_threads": threads.take(),
         }
         if plateau and idle.get("VmRSS"):
             step["rss_per_call_bytes"] = int((plateau["rss_median"] - idle["VmRSS"]) / n)
@@ -1097,10 +1160,11 @@ def print_table(res):
     print()
     print("Call-rate steps (setup = INVITE->200 in ms; SIPp's timer has a resolution of a few ms;")
     print("probe = our own UAC beside the load, one call every 200 ms, kernel timestamps;")
-    print("heard = ACK->BYE in ms; cpu in % of one core; other = processes not in the benchmark):")
+    print("heard = ACK->BYE in ms; cpu in % of one core; other = processes not in the benchmark;")
+    print("blocked = share of samples in which a gateway worker thread was blocked in the kernel):")
     print(f"  {'rate':>5} {'calls':>6} {'ok':>6} {'fail':>4} {'retr':>4} {'got/s':>6} "
           f"{'SIPp p50':>8} {'p99':>6} {'max':>6} {'probe p50':>9} {'p99':>7} {'heard':>6} "
-          f"{'gw cpu':>7} {'sipp cpu':>8} {'other':>6}")
+          f"{'gw cpu':>7} {'sipp cpu':>8} {'other':>6} {'blocked':>7}")
     for s in rates["steps"]:
         pr = (s.get("probe") or {}).get("setup_ms", {})
         print(f"  {s['target_rate']:>5} {s['calls']:>6} {s['successful']:>6} {s['failed']:>4} "
@@ -1109,7 +1173,8 @@ def print_table(res):
               f"{fmt(s['setup_ms']['max']):>6} {fmt(pr.get('p50')):>9} {fmt(pr.get('p99')):>7} "
               f"{fmt(s['prompt_heard_ms']['p50']):>6} "
               f"{fmt(s['gateway_cpu_percent'], '%'):>7} {fmt(s['sipp_cpu_percent'], '%'):>8} "
-              f"{fmt(s.get('other_processes_cpu_percent'), '%'):>6}")
+              f"{fmt(s.get('other_processes_cpu_percent'), '%'):>6} "
+              f"{fmt((s.get('gateway_worker_threads') or {}).get('blocked_percent'), '%'):>7}")
     print()
     print("Concurrent streaming calls (jitter = |RTP inter-arrival - 20 ms| while all calls stream):")
     print(f"  {'calls':>5} {'fail':>4} {'streams':>7} {'plateau':>7} {'jit p50':>7} {'p99':>6} "
@@ -1209,9 +1274,13 @@ def main():
     sink.bind(("127.0.0.1", 0))
     sink_port = sink.getsockname()[1]
 
+    threads = ThreadStates()
+    threads.start()
+
     def start_gateway(tag):
         gw = Gateway(binary, config, tmp, tag)
         sampler.watch("gateway", gw.pid)
+        threads.watch(gw.pid)
         return gw
 
     log(f"binary {binary}; temp dir {tmp}; recordings in {recordings}")
@@ -1232,7 +1301,7 @@ def main():
             f"ok={latency['successful']}/{latency['calls']}")
         clear_recordings(recordings)
         wait_idle(gw)
-        rates = run_rates(tmp, gw, sampler, sink_port, plan, recordings)
+        rates = run_rates(tmp, gw, sampler, sink_port, plan, recordings, threads)
         wait_idle(gw)
         time.sleep(3)
         after = proc_rss_status(gw.pid)
@@ -1268,11 +1337,12 @@ def main():
         gw.stop()
         warnings.extend(gateway_warnings(gw))
         conc = run_concurrency(tmp, start_gateway, sampler, receiver, sink_port, plan,
-                               rates["best_clean_rate"], recordings, warnings)
+                               rates["best_clean_rate"], recordings, warnings, threads)
     finally:
         gw.stop()
         receiver.close()
         sampler.stopping.set()
+        threads.stopping.set()
         sink.close()
     for r in [warm, latency, *rates["steps"]]:
         for k in ("t_start_ns", "t_end_ns"):

@@ -26,6 +26,8 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     let recordings = config.path(&config.recordings.dir);
     std::fs::create_dir_all(&recordings)
         .with_context(|| format!("creating {}", recordings.display()))?;
+    // Call records keep absolute paths, valid from any working directory.
+    let recordings = std::fs::canonicalize(&recordings).unwrap_or(recordings);
     let url = config.store_url();
     let store = Store::open(&url)
         .await
