@@ -1198,7 +1198,7 @@ def print_table(res):
     best_rate = rates["best_clean_rate"]
     last = rates["steps"][-1] if rates["steps"] else None
     rows.append(("max calls/s with 0 failures (2 s prompt, gateway BYE)",
-                 f"{best_rate if best_rate else 'none'}" + (
+                 "not measured" if not last else f"{best_rate if best_rate else 'none'}" + (
                      f" (at {last['target_rate']}/s: {last['failed']} failed, "
                      f"{last['retransmissions']} retransmissions, achieved {last['achieved_rate']}/s)"
                      if last and not last["clean"] else " (highest step tried)" if last else "")))
@@ -1209,10 +1209,12 @@ def print_table(res):
                  f"{lat['setup_ms']['p50']} / {lat['setup_ms']['p99']} / {lat['setup_ms']['max']} ms "
                  f"({lat['successful']}/{lat['calls']} calls ok)"))
     best = conc["best_concurrency"]
-    rows.append(("max concurrent streams, jitter p99 < 5 ms, no loss", f"{best if best else 'none'}"))
+    rows.append(("max concurrent streams, jitter p99 < 5 ms, no loss",
+                 f"{best if best else 'none'}" if conc["steps"] else "not measured"))
     ok_steps = [s for s in conc["steps"] if s.get("rss_per_call_bytes") is not None]
     if ok_steps:
-        s = ok_steps[-1]
+        # At the best passing step, else at the last one measured.
+        s = next((s for s in ok_steps if s["calls"] == best), ok_steps[-1])
         rows.append((f"gateway per call at {s['calls']} calls: CPU / RSS",
                      f"{s.get('cpu_percent_of_core_per_call')}% of a core / "
                      f"{s['rss_per_call_bytes'] / 1024:.0f} KB"))
