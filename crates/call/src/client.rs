@@ -196,7 +196,7 @@ pub async fn place_call(opts: CallOptions) -> Result<CallReport, String> {
         // Give the BYE a moment to leave (and its 200 to come back).
         let _ = tokio::time::timeout(Duration::from_millis(500), events.recv()).await;
     }
-    media.finish();
+    crate::inbound::finish_recording(media.take_recorder()).await;
     Ok(CallReport {
         status: 200,
         codec: Some(codec.name()),

@@ -164,7 +164,7 @@ async fn run_inbound(
         started: start,
     };
     let outcome = call_task.run(events, start, &mut local).await;
-    let seconds = call_task.media.finish();
+    let seconds = finish_recording(call_task.media.take_recorder()).await;
     store.event(
         &id,
         Utc::now(),
@@ -418,6 +418,22 @@ impl CallLoop<'_> {
                 }
                 Output::Event(e) => self.log(&e.kind, e.data),
             }
+        }
+    }
+}
+
+/// Finishes a recording on the blocking pool (it fsyncs); returns its length in seconds.
+pub async fn finish_recording(recorder: Option<StereoRecorder>) -> Option<f64> {
+    let rec = recorder?;
+    match tokio::task::spawn_blocking(move || rec.finish()).await {
+        Ok(Ok(info)) => Some(info.duration.as_secs_f64()),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "could not finish recording");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "recording task failed");
+            None
         }
     }
 }

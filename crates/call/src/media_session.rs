@@ -349,16 +349,10 @@ impl MediaSession {
         SocketAddr::new(self.remote.ip(), self.remote.port().saturating_add(1))
     }
 
-    /// Closes the recording; returns its length in seconds.
-    pub fn finish(&mut self) -> Option<f64> {
-        let rec = self.recorder.take()?;
-        match rec.finish() {
-            Ok(info) => Some(info.duration.as_secs_f64()),
-            Err(e) => {
-                tracing::warn!(error = %e, "could not finish recording");
-                None
-            }
-        }
+    /// Hands over the recorder so the caller can finish it (finishing syncs the file to disk,
+    /// which must not run on the async runtime).
+    pub fn take_recorder(&mut self) -> Option<StereoRecorder> {
+        self.recorder.take()
     }
 }
 
