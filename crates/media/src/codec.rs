@@ -253,25 +253,13 @@ static ALAW_TO_LINEAR: [i16; 256] = {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::tone_share;
     use std::f64::consts::PI;
 
     fn sine(freq: f64, rate: u32, amplitude: f64, samples: usize) -> Vec<i16> {
         (0..samples)
             .map(|n| (amplitude * (2.0 * PI * freq * n as f64 / f64::from(rate)).sin()) as i16)
             .collect()
-    }
-
-    /// Share of the signal's power at `freq` (1.0 for a pure tone at that frequency).
-    fn tone_share(signal: &[i16], freq: f64, rate: u32) -> f64 {
-        let w = 2.0 * PI * freq / f64::from(rate);
-        let (mut re, mut im, mut total) = (0.0, 0.0, 0.0);
-        for (n, &s) in signal.iter().enumerate() {
-            let s = f64::from(s);
-            re += s * (w * n as f64).cos();
-            im -= s * (w * n as f64).sin();
-            total += s * s;
-        }
-        2.0 * (re * re + im * im) / (signal.len() as f64 * total)
     }
 
     #[test]

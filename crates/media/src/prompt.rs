@@ -180,6 +180,7 @@ impl PromptCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::tone_share;
     use std::f64::consts::PI;
 
     fn write_wav(path: &Path, spec: hound::WavSpec, frames: usize, freq: f64) {
@@ -206,19 +207,6 @@ mod tests {
             bits_per_sample: bits,
             sample_format: hound::SampleFormat::Int,
         }
-    }
-
-    /// Share of the signal's power at `freq` (1.0 for a pure tone there).
-    fn tone_share(signal: &[i16], freq: f64, rate: u32) -> f64 {
-        let w = 2.0 * PI * freq / f64::from(rate);
-        let (mut re, mut im, mut total) = (0.0, 0.0, 0.0);
-        for (n, &s) in signal.iter().enumerate() {
-            let s = f64::from(s);
-            re += s * (w * n as f64).cos();
-            im -= s * (w * n as f64).sin();
-            total += s * s;
-        }
-        2.0 * (re * re + im * im) / (signal.len() as f64 * total)
     }
 
     #[test]

@@ -50,3 +50,16 @@ pub fn add_noise(signal: &[i16], snr_db: f64, rng: &mut Prng) -> Vec<i16> {
         })
         .collect()
 }
+
+/// Share of the signal's power at `freq` (1.0 for a pure tone at that frequency).
+pub fn tone_share(signal: &[i16], freq: f64, rate: u32) -> f64 {
+    let w = 2.0 * std::f64::consts::PI * freq / f64::from(rate);
+    let (mut re, mut im, mut total) = (0.0, 0.0, 0.0);
+    for (n, &s) in signal.iter().enumerate() {
+        let s = f64::from(s);
+        re += s * (w * n as f64).cos();
+        im -= s * (w * n as f64).sin();
+        total += s * s;
+    }
+    2.0 * (re * re + im * im) / (signal.len() as f64 * total)
+}
