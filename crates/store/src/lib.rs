@@ -159,6 +159,54 @@ pub struct CallEvent {
     pub data: serde_json::Value,
 }
 
+/// Who said a transcript line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Speaker {
+    /// The person who called in (or was called, for outbound calls).
+    Caller,
+    /// Switchboard's own voice.
+    Bot,
+    /// A human agent bridged to the call.
+    Agent,
+}
+
+impl Speaker {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Speaker::Caller => "caller",
+            Speaker::Bot => "bot",
+            Speaker::Agent => "agent",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Speaker> {
+        match s {
+            "caller" => Ok(Speaker::Caller),
+            "bot" => Ok(Speaker::Bot),
+            "agent" => Ok(Speaker::Agent),
+            other => Err(StoreError::Corrupt(format!("unknown transcript speaker {other:?}"))),
+        }
+    }
+}
+
+/// One line of a call's transcript: who said what, when (milliseconds from the answer).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TranscriptLine {
+    pub call_id: String,
+    pub speaker: Speaker,
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub text: String,
+    /// Recognizer confidence 0..1; `None` for the bot's own words.
+    pub confidence: Option<f32>,
+    /// For bot lines the caller interrupted: how much was played before it stopped.
+    pub interrupted_after_ms: Option<u64>,
+    /// Word timings and other details, as JSON.
+    pub data: serde_json::Value,
+}
+
 /// Which calls [`Store::list_calls`] returns. `Default` is "all calls, newest first".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -205,6 +253,37 @@ struct CallRow {
     outcome: Option<String>,
     dialplan: Option<String>,
     recording_path: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct TranscriptRow {
+    call_id: String,
+    speaker: String,
+    start_ms: i64,
+    end_ms: i64,
+    text: String,
+    confidence: Option<f64>,
+    interrupted_after_ms: Option<i64>,
+    data: String,
+}
+
+impl TryFrom<TranscriptRow> for TranscriptLine {
+    type Error = StoreError;
+    fn try_from(r: TranscriptRow) -> Result<Self> {
+        let millis = |v: i64| {
+            u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative time {v} ms")))
+        };
+        Ok(TranscriptLine {
+            speaker: Speaker::parse(&r.speaker)?,
+            start_ms: millis(r.start_ms)?,
+            end_ms: millis(r.end_ms)?,
+            confidence: r.confidence.map(|c| c as f32),
+            interrupted_after_ms: r.interrupted_after_ms.map(millis).transpose()?,
+            data: serde_json::from_str(&r.data).unwrap_or(serde_json::Value::String(r.data)),
+            call_id: r.call_id,
+            text: r.text,
+        })
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -487,6 +566,17 @@ impl Store {
                 .await
         })?;
         events_from_rows(rows)
+    }
+
+    /// A call's transcript in the order it was spoken (start time, then the order written).
+    pub async fn transcript(&self, call_id: &str) -> Result<Vec<TranscriptLine>> {
+        let sql = "SELECT call_id, speaker, start_ms, end_ms, text, confidence, \
+                   interrupted_after_ms, data FROM transcript_lines WHERE call_id = $1 \
+                   ORDER BY start_ms, seq";
+        let rows: Vec<TranscriptRow> = with_pool!(&self.pool, |p| {
+            sqlx::query_as(sql).bind(call_id).fetch_all(p).await
+        })?;
+        rows.into_iter().map(TranscriptLine::try_from).collect()
     }
 
     /// Start-up recovery after a crash: every call without an end time is marked ended at `at`

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{Pool, with_pool};
+use crate::{Pool, TranscriptLine, with_pool};
 
 /// Most operations committed in one transaction; more queued ones go in the next.
 pub const MAX_BATCH: usize = 1024;
@@ -55,6 +55,7 @@ enum Op {
         id: String,
         path: String,
     },
+    Transcript(TranscriptLine),
 }
 
 impl Op {
@@ -65,6 +66,7 @@ impl Op {
             Op::Event { .. } => "event",
             Op::CallEnded { .. } => "call_ended",
             Op::RecordingPath { .. } => "recording_path",
+            Op::Transcript(_) => "transcript_line",
         }
     }
 
@@ -75,6 +77,7 @@ impl Op {
             | Op::CallEnded { id, .. }
             | Op::RecordingPath { id, .. } => id,
             Op::Event { call_id, .. } => call_id,
+            Op::Transcript(line) => &line.call_id,
         }
     }
 }
@@ -148,6 +151,11 @@ impl StoreWriter {
             id: id.to_string(),
             path: path.to_string(),
         });
+    }
+
+    /// Appends a line to the call's transcript; it gets the next `seq` of that call's transcript.
+    pub fn transcript_line(&self, line: TranscriptLine) {
+        self.send(Op::Transcript(line));
     }
 
     /// Resolves once everything queued before this call is committed (or, for an operation
@@ -228,6 +236,12 @@ const UPDATE_RECORDING: &str = "UPDATE calls SET recording_path = $2 WHERE id = 
 const INSERT_EVENT: &str = "INSERT INTO call_events (call_id, seq, at, kind, data) \
     SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4 FROM call_events WHERE call_id = $1";
 
+/// Same `seq` technique as [`INSERT_EVENT`], per call's transcript.
+const INSERT_TRANSCRIPT: &str = "INSERT INTO transcript_lines \
+    (call_id, seq, speaker, start_ms, end_ms, text, confidence, interrupted_after_ms, data) \
+    SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6, $7, $8 \
+    FROM transcript_lines WHERE call_id = $1";
+
 /// Applies one operation on `$conn` (a pool or `&mut *transaction`, of either backend);
 /// evaluates to `Result<(), sqlx::Error>`.
 macro_rules! apply {
@@ -279,6 +293,19 @@ macro_rules! apply {
                     sqlx::query(UPDATE_RECORDING)
                         .bind(id.as_str())
                         .bind(path.as_str())
+                        .execute($conn)
+                        .await?
+                }
+                Op::Transcript(line) => {
+                    sqlx::query(INSERT_TRANSCRIPT)
+                        .bind(line.call_id.as_str())
+                        .bind(line.speaker.as_str())
+                        .bind(line.start_ms as i64)
+                        .bind(line.end_ms as i64)
+                        .bind(line.text.as_str())
+                        .bind(line.confidence.map(f64::from))
+                        .bind(line.interrupted_after_ms.map(|ms| ms as i64))
+                        .bind(line.data.to_string())
                         .execute($conn)
                         .await?
                 }

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use sb_store::{
-    Backend, CallFilter, NewCall, OUTCOME_INTERRUPTED, Store, StoreWriter, new_call_id,
+    Backend, CallFilter, NewCall, OUTCOME_INTERRUPTED, Speaker, Store, StoreWriter,
+    TranscriptLine, new_call_id,
 };
 use serde_json::json;
 
@@ -120,10 +121,43 @@ async fn round_trip(store: &Store) {
     let after = store.call_events_after(&id, 6).await.unwrap();
     assert_eq!(after.iter().map(|e| e.seq).collect::<Vec<_>>(), [7, 8]);
 
+    transcript_round_trip(store, &id).await;
+
     assert_eq!(store.get_call("no-such-call").await.unwrap(), None);
     assert!(store.call_events("no-such-call").await.unwrap().is_empty());
+    assert!(store.transcript("no-such-call").await.unwrap().is_empty());
     assert_eq!(w.failed_writes(), 0);
     assert_eq!(w.queued(), 0);
+}
+
+/// Transcript lines come back in speaking order (start time), with every field intact, even
+/// when a bot line cut short is written after the caller's line that interrupted it.
+async fn transcript_round_trip(store: &Store, id: &str) {
+    let w = store.writer();
+    let caller = TranscriptLine {
+        call_id: id.to_string(),
+        speaker: Speaker::Caller,
+        start_ms: 2_300,
+        end_ms: 3_900,
+        text: "order status, please".into(),
+        confidence: Some(0.875),
+        interrupted_after_ms: None,
+        data: json!({"words": [{"word": "order", "start_ms": 2300, "end_ms": 2610}]}),
+    };
+    let bot = TranscriptLine {
+        call_id: id.to_string(),
+        speaker: Speaker::Bot,
+        start_ms: 500,
+        end_ms: 2_400,
+        text: "Welcome to the hotline. How can I help?".into(),
+        confidence: None,
+        interrupted_after_ms: Some(1_900),
+        data: json!({}),
+    };
+    w.transcript_line(caller.clone());
+    w.transcript_line(bot.clone());
+    w.flush().await;
+    assert_eq!(store.transcript(id).await.unwrap(), [bot, caller]);
 }
 
 /// 200 concurrent calls × 20 events: all present, each call's events in its own order.
