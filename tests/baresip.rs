@@ -1,4 +1,4 @@
-//! baresip, an independent SIP phone, calls the hotline with a real recorded voice and presses
+//! baresip, an independent SIP phone, calls the keypad hotline with a real recorded voice and presses
 //! keys on its console (RFC 4733 events): the caller reaches the order-status option, enters an
 //! order number, hears the lookup prompt, and the recording holds the caller's speech.
 
@@ -160,7 +160,7 @@ fn baresip_caller_with_real_speech_enters_an_order_number() {
     let events = || format!("events: {:?}\nbaresip log:\n{}", kinds(&call), phone.log());
 
     // The call record: answered by the hotline, ended by the caller.
-    assert_eq!(record["dialplan"], "hotline", "{record:#}");
+    assert_eq!(record["dialplan"], "keypad", "{record:#}");
     assert_eq!(
         record["outcome"],
         "caller_hangup",

@@ -39,8 +39,8 @@ fn dialplan_check_names_file_line_and_reason() {
 #[test]
 fn a_broken_edit_keeps_the_old_dialplan_running() {
     let plans = tempfile::tempdir().unwrap();
-    let file = plans.path().join("hotline.toml");
-    let good = std::fs::read_to_string(repo().join("dialplans/hotline.toml")).unwrap();
+    let file = plans.path().join("keypad.toml");
+    let good = std::fs::read_to_string(repo().join("dialplans/keypad.toml")).unwrap();
     std::fs::write(&file, &good).unwrap();
     let gw = Gateway::start_with_dialplans(plans.path(), "");
 
@@ -56,7 +56,7 @@ fn a_broken_edit_keeps_the_old_dialplan_running() {
     }
     let log = gw.log();
     assert!(
-        log.contains("hotline.toml:"),
+        log.contains("keypad.toml:"),
         "the log names the file and line:\n{log}"
     );
     assert!(log.contains("keeping the previous version"), "{log}");

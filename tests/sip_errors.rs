@@ -310,7 +310,7 @@ fn trunk_digest_authentication() {
     let call = gw.wait_for_call("right-password", WAIT, |c| !c["call"]["outcome"].is_null());
     assert!(call["call"]["answered_at"].is_string(), "{call:#}");
     assert_eq!(call["call"]["outcome"], "caller_hangup", "{call:#}");
-    assert_eq!(call["call"]["dialplan"], "hotline", "{call:#}");
+    assert_eq!(call["call"]["dialplan"], "keypad", "{call:#}");
     let answered: Vec<_> = gw
         .calls()
         .into_iter()

@@ -98,7 +98,7 @@ fn sipp_call_with_speech_and_rfc4733_key_is_logged_and_recorded() {
     let call = gw.call(calls[0]["id"].as_str().unwrap());
     let record = &call["call"];
     assert_eq!(record["outcome"], "caller_hangup", "SIPp hung up: {call:#}");
-    assert_eq!(record["dialplan"], "hotline", "{call:#}");
+    assert_eq!(record["dialplan"], "keypad", "{call:#}");
     assert!(
         record["answered_at"].is_string(),
         "the call was answered: {call:#}"
@@ -204,7 +204,7 @@ fn sipp_call_over_tcp_completes() {
     assert_eq!(calls.len(), 1, "{calls:#?}");
     let call = gw.call(calls[0]["id"].as_str().unwrap());
     assert_eq!(call["call"]["outcome"], "caller_hangup", "{call:#}");
-    assert_eq!(call["call"]["dialplan"], "hotline", "{call:#}");
+    assert_eq!(call["call"]["dialplan"], "keypad", "{call:#}");
     let invite = events_of(&call, "invite");
     assert_eq!(invite.len(), 1, "{call:#}");
     assert_eq!(
@@ -236,7 +236,7 @@ fn sipp_burst_of_twenty_calls_all_succeed() {
     assert_eq!(calls.len(), 20, "one record per call, no more: {calls:#?}");
     for c in &calls {
         assert_eq!(c["outcome"], "caller_hangup", "{c:#}");
-        assert_eq!(c["dialplan"], "hotline", "{c:#}");
+        assert_eq!(c["dialplan"], "keypad", "{c:#}");
         assert!(c["answered_at"].is_string(), "{c:#}");
     }
     let ids: std::collections::HashSet<_> = calls.iter().map(|c| c["id"].to_string()).collect();

@@ -61,24 +61,31 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Starts a gateway with the example dialplans and `extra` appended to its config.
+    /// Starts a gateway with the example dialplans, the keypad one by default, and `extra`
+    /// appended to its config.
     pub fn start(extra: &str) -> Gateway {
         Self::start_with_dialplans(&repo().join("dialplans"), extra)
     }
 
-    /// Starts a gateway serving the dialplans in `dialplans`.
+    /// Starts a gateway serving the dialplans in `dialplans`, `keypad` by default.
     pub fn start_with_dialplans(dialplans: &Path, extra: &str) -> Gateway {
-        Self::start_with_default_dialplan(dialplans, "hotline", extra)
+        Self::start_with_default_dialplan(dialplans, "keypad", extra)
     }
 
     /// Starts a gateway serving the dialplans in `dialplans`, with `default` (a file stem there)
-    /// for every dialled number.
+    /// for every dialled number. Speech models are not loaded unless `extra` has a `[speech]`
+    /// section: telephony tests don't need them.
     pub fn start_with_default_dialplan(dialplans: &Path, default: &str, extra: &str) -> Gateway {
+        let speech_off = if extra.contains("[speech]") {
+            ""
+        } else {
+            "\n[speech]\nenabled = false\n"
+        };
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let rtp = 20_000 + (port % 2000) * 10;
         let config = format!(
-            "[sip]\nlisten = \"127.0.0.1:{port}\"\n\n[media]\nrtp_ports = [{rtp}, {}]\n\n[dialplans]\ndir = \"{}\"\nsounds_dir = \"{}\"\ndefault = \"{default}\"\n\n[store]\nurl = \"sqlite:{}\"\n\n[recordings]\ndir = \"{}\"\n{extra}",
+            "[sip]\nlisten = \"127.0.0.1:{port}\"\n\n[media]\nrtp_ports = [{rtp}, {}]\n\n[dialplans]\ndir = \"{}\"\nsounds_dir = \"{}\"\ndefault = \"{default}\"\n\n[store]\nurl = \"sqlite:{}\"\n\n[recordings]\ndir = \"{}\"\n{speech_off}{extra}",
             rtp + 4000,
             dialplans.display(),
             repo().join("sounds").display(),

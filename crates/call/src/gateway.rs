@@ -13,6 +13,7 @@ use sb_sip::{EndpointConfig, SipEndpoint};
 use sb_store::StoreWriter;
 use tokio::net::{TcpListener, UdpSocket};
 
+use crate::caller_speech::SpeechServices;
 use crate::inbound::{bind_pair, spawn_inbound};
 use crate::sip_server::{SipHandle, SipSockets, spawn_sip};
 
@@ -223,6 +224,8 @@ pub struct Services {
     pub prompts: PromptCache,
     /// RTP ports.
     pub ports: PortPool,
+    /// Speech models shared by all calls (None when speech is off).
+    pub speech: Option<SpeechServices>,
 }
 
 /// Where the gateway listens.
@@ -251,6 +254,7 @@ pub async fn start(
     settings: CallSettings,
     store: StoreWriter,
     dialplans: Arc<DialplanRegistry>,
+    speech: Option<SpeechServices>,
 ) -> std::io::Result<Gateway> {
     let udp = UdpSocket::bind(listen.udp).await?;
     let udp_addr = udp.local_addr()?;
@@ -278,6 +282,7 @@ pub async fn start(
         store,
         dialplans: dialplans.clone(),
         prompts: PromptCache::new(),
+        speech,
     });
     let _ = services_slot.set(services.clone());
     tokio::spawn(async move {

@@ -7,16 +7,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use sb_dialog::{DialplanInterpreter, Input, Output};
+use sb_dialog::{DialplanInterpreter, Input, Output, PromptItem};
 use sb_media::recorder::StereoRecorder;
 use sb_sip::sdp::{self, Direction, Format, LocalSession};
 use sb_sip::{EndCause, IncomingCall, SipEvent};
-use sb_store::NewCall;
+use sb_store::{NewCall, Speaker, TranscriptLine};
 use serde_json::json;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
+use crate::bot_voice::{BotVoice, SpokenLine, VoiceNote};
+use crate::caller_speech::{CallerEvent, CallerSpeech};
 use crate::gateway::Services;
 use crate::media_session::{DtmfSource, MediaEvent, MediaParams, MediaSession};
 use crate::sip_server::{SipCommand, sleep_until};
@@ -151,12 +153,21 @@ async fn run_inbound(
     let mut dialplan = DialplanInterpreter::new(plan.clone(), vars, Utc::now(), start);
     dialplan.start(start);
 
+    let caller = svc
+        .speech
+        .as_ref()
+        .and_then(|speech| CallerSpeech::new(&id, speech, codec.sample_rate()));
     let mut call_task = CallLoop {
         id: &id,
         svc: &svc,
         dialog: call.dialog,
         media,
         dialplan,
+        voice: BotVoice::new(svc.speech.as_ref().map(|s| s.tts.clone()), &svc.prompts),
+        caller,
+        interruptible: false,
+        paused: false,
+        stopped_by: "dtmf",
         rtp,
         rtcp,
         outcome: None,
@@ -164,6 +175,7 @@ async fn run_inbound(
         started: start,
     };
     let outcome = call_task.run(events, start, &mut local).await;
+    call_task.finish_speech().await;
     let seconds = finish_recording(call_task.media.take_recorder()).await;
     store.event(
         &id,
@@ -182,6 +194,15 @@ struct CallLoop<'a> {
     dialog: sb_sip::DialogId,
     media: MediaSession,
     dialplan: DialplanInterpreter,
+    voice: BotVoice<'a>,
+    /// The caller's speech (None when speech is off or unavailable for this call).
+    caller: Option<CallerSpeech>,
+    /// Whether the prompt playing now may be cut short by the caller.
+    interruptible: bool,
+    /// The prompt is paused because the caller may be starting to talk.
+    paused: bool,
+    /// What stops the current prompt when the dialplan says so: "dtmf" or "speech".
+    stopped_by: &'static str,
     rtp: UdpSocket,
     rtcp: UdpSocket,
     outcome: Option<String>,
@@ -192,6 +213,135 @@ struct CallLoop<'a> {
 impl CallLoop<'_> {
     fn log(&self, kind: &str, data: serde_json::Value) {
         self.svc.store.event(self.id, Utc::now(), kind, data);
+    }
+
+    /// Milliseconds since the answer: the time base of transcripts and the recording.
+    fn call_ms(&self, now: Instant) -> u64 {
+        now.duration_since(self.started).as_millis() as u64
+    }
+
+    fn bot_lines(&self, lines: Vec<SpokenLine>) {
+        for line in lines {
+            self.svc.store.transcript_line(TranscriptLine {
+                call_id: self.id.to_string(),
+                speaker: Speaker::Bot,
+                start_ms: line.start_ms,
+                end_ms: line.end_ms,
+                text: line.text,
+                confidence: None,
+                interrupted_after_ms: line.interrupted_after_ms,
+                data: line.data,
+            });
+        }
+    }
+
+    fn voice_notes(&mut self) {
+        for note in self.voice.take_notes() {
+            match note {
+                VoiceNote::PromptError { file, error } => {
+                    tracing::warn!(%error, file, "prompt missing");
+                    self.log("prompt_error", json!({"file": file, "error": error}));
+                }
+                VoiceNote::TtsError { text, error } => {
+                    tracing::warn!(%error, "speech synthesis failed");
+                    self.log("tts_error", json!({"text": text, "error": error}));
+                }
+                VoiceNote::TtsUnavailable { text } => {
+                    self.log("tts_unavailable", json!({"text": text}));
+                }
+            }
+        }
+    }
+
+    /// After the call: what the bot was saying is written as cut short, and turns still at the
+    /// recognizer are awaited (bounded by the recognizer's timeout) so the transcript is whole.
+    async fn finish_speech(&mut self) {
+        let now_ms = self.call_ms(Instant::now());
+        let lines = self.voice.stop(&mut self.media, now_ms);
+        self.bot_lines(lines);
+        while let Some(caller) = self.caller.as_mut() {
+            if caller.turns_pending() == 0 {
+                break;
+            }
+            let result = caller.next_recognition().await;
+            caller.recognized(result);
+            self.caller_events(Instant::now());
+        }
+    }
+
+    fn caller_events(&mut self, now: Instant) {
+        while let Some(event) = self.caller.as_mut().and_then(|c| c.poll_event()) {
+            match event {
+                CallerEvent::MaybeSpeaking => {
+                    let listening = self.caller.as_ref().is_some_and(|c| c.is_listening());
+                    if listening && self.interruptible && self.media.is_playing() {
+                        self.paused = true;
+                        self.media.set_paused(true);
+                    }
+                }
+                CallerEvent::NotSpeaking => {
+                    if self.paused {
+                        self.paused = false;
+                        self.media.set_paused(false);
+                    }
+                }
+                CallerEvent::SpeechStarted { at_ms } => {
+                    tracing::debug!(at_ms, "caller speaking");
+                    self.stopped_by = "speech";
+                    self.dialplan.handle_input(Input::SpeechStarted, now);
+                    self.drain_dialplan(now);
+                    if self.paused {
+                        self.paused = false;
+                        self.media.set_paused(false);
+                    }
+                }
+                CallerEvent::Recognized {
+                    start_ms,
+                    end_ms,
+                    recognition,
+                    for_listen,
+                } => {
+                    tracing::info!(text = %recognition.text, confidence = recognition.confidence,
+                        decode_ms = recognition.decode_ms, "caller said");
+                    self.log(
+                        "recognized",
+                        json!({"text": recognition.text, "confidence": recognition.confidence,
+                               "start_ms": start_ms, "end_ms": end_ms,
+                               "audio_ms": recognition.audio_ms, "decode_ms": recognition.decode_ms}),
+                    );
+                    if !recognition.text.is_empty() {
+                        self.svc.store.transcript_line(TranscriptLine {
+                            call_id: self.id.to_string(),
+                            speaker: Speaker::Caller,
+                            start_ms,
+                            end_ms,
+                            text: recognition.text.clone(),
+                            confidence: Some(recognition.confidence),
+                            interrupted_after_ms: None,
+                            data: json!({"words": recognition.words}),
+                        });
+                    }
+                    if for_listen {
+                        self.dialplan.handle_input(
+                            Input::Utterance {
+                                text: recognition.text,
+                                confidence: recognition.confidence,
+                            },
+                            now,
+                        );
+                        self.drain_dialplan(now);
+                    }
+                }
+                CallerEvent::Unrecognized { error, for_listen } => {
+                    tracing::warn!(%error, "speech not recognized");
+                    self.log("asr_error", json!({"error": error.to_string()}));
+                    if for_listen {
+                        self.dialplan.handle_input(Input::SpeechUnavailable, now);
+                        self.drain_dialplan(now);
+                    }
+                }
+            }
+        }
     }
 
     async fn run(
@@ -225,6 +375,13 @@ impl CallLoop<'_> {
                     if now > next_tick + 5 * FRAME {
                         next_tick = now + FRAME;
                     }
+                    if let Some(caller) = self.caller.as_mut() {
+                        caller.frame(self.media.caller_frame());
+                    }
+                    self.caller_events(now);
+                    let now_ms = self.call_ms(now);
+                    let lines = self.voice.finished_lines(&self.media, now_ms);
+                    self.bot_lines(lines);
                     self.media_events(now);
                     if now >= next_rtcp {
                         next_rtcp += RTCP_INTERVAL;
@@ -241,6 +398,16 @@ impl CallLoop<'_> {
                         self.media.handle_rtp(Instant::now(), from, &buf[..n]);
                         self.media_events(Instant::now());
                     }
+                }
+                sentence = self.voice.next_sentence() => {
+                    self.voice.sentence(sentence, &mut self.media);
+                    self.voice_notes();
+                }
+                result = next_recognition(&mut self.caller) => {
+                    if let Some(caller) = self.caller.as_mut() {
+                        caller.recognized(result);
+                    }
+                    self.caller_events(Instant::now());
                 }
                 received = self.rtcp.recv_from(&mut rtcp_buf) => {
                     if let Ok((n, _)) = received {
@@ -363,6 +530,7 @@ impl CallLoop<'_> {
             "dtmf",
             json!({"digit": digit.to_string(), "via": source.as_str()}),
         );
+        self.stopped_by = "dtmf";
         self.dialplan.handle_input(Input::Digit(digit), now);
         self.drain_dialplan(now);
     }
@@ -371,43 +539,55 @@ impl CallLoop<'_> {
         while let Some(output) = self.dialplan.poll_output() {
             match output {
                 Output::Play {
-                    files,
+                    items,
                     interruptible,
                 } => {
-                    let rate = self.media.sample_rate();
-                    let mut prompts = Vec::with_capacity(files.len());
-                    for f in &files {
-                        match self.svc.prompts.get(f, rate) {
-                            Ok(p) => prompts.push(p),
-                            Err(e) => {
-                                tracing::warn!(error = %e, "prompt missing");
-                                self.log("prompt_error", json!({"file": f.display().to_string(), "error": e.to_string()}));
-                            }
-                        }
-                    }
-                    let names: Vec<String> = files
+                    let described: Vec<String> = items
                         .iter()
-                        .map(|f| {
-                            f.file_stem()
+                        .map(|item| match item {
+                            PromptItem::Sound(f) => f
+                                .file_stem()
                                 .unwrap_or_default()
                                 .to_string_lossy()
-                                .into_owned()
+                                .into_owned(),
+                            PromptItem::Say(text) => format!("say: {text}"),
                         })
                         .collect();
                     self.log(
                         "play",
-                        json!({"prompts": names, "interruptible": interruptible}),
+                        json!({"prompts": described, "interruptible": interruptible}),
                     );
-                    if prompts.is_empty() {
+                    self.interruptible = interruptible;
+                    let playing = self.voice.play(items, &mut self.media);
+                    self.voice_notes();
+                    if !playing {
                         self.dialplan.handle_input(Input::PlaybackFinished, now);
-                    } else {
-                        self.media.play(prompts);
                     }
                 }
                 Output::StopPlayback => {
                     if self.media.is_playing() {
-                        self.media.stop_playback();
-                        self.log("playback_stopped", json!({"by": "dtmf"}));
+                        let now_ms = self.call_ms(now);
+                        let lines = self.voice.stop(&mut self.media, now_ms);
+                        self.bot_lines(lines);
+                        self.paused = false;
+                        self.log("playback_stopped", json!({"by": self.stopped_by}));
+                    }
+                }
+                Output::Listen(request) => match self.caller.as_mut() {
+                    Some(caller) => caller.listen(request),
+                    None => {
+                        self.log("speech_off", json!({}));
+                        self.dialplan.handle_input(Input::SpeechUnavailable, now);
+                    }
+                },
+                Output::StopListening => {
+                    if let Some(caller) = self.caller.as_mut() {
+                        caller.stop_listening();
+                    }
+                }
+                Output::Transcribe { enabled } => {
+                    if let Some(caller) = self.caller.as_mut() {
+                        caller.transcribe(enabled);
                     }
                 }
                 Output::Hangup { reason } => {
@@ -419,6 +599,16 @@ impl CallLoop<'_> {
                 Output::Event(e) => self.log(&e.kind, e.data),
             }
         }
+    }
+}
+
+/// Waits for the caller's next recognized turn (pending forever without speech).
+async fn next_recognition(
+    caller: &mut Option<CallerSpeech>,
+) -> Result<sb_speech::asr::Recognition, sb_speech::asr::AsrError> {
+    match caller.as_mut() {
+        Some(caller) => caller.next_recognition().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -1,10 +1,13 @@
 //! The call layer: the SIP edge task, one task per call (media, dialplan, recording, event log),
 //! and our own SIP caller for `switchboard call`.
 
+pub mod bot_voice;
+pub mod caller_speech;
 pub mod client;
 pub mod gateway;
 pub mod inbound;
 pub mod media_session;
 pub mod sip_server;
 
+pub use caller_speech::SpeechServices;
 pub use gateway::{CallSettings, DialplanRegistry, Gateway, Listen, start};

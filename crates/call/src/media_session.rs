@@ -79,6 +79,12 @@ pub struct MediaSession {
     playout: VecDeque<Arc<[i16]>>,
     position: usize,
     playing: bool,
+    /// Playback stays open while more audio is on its way (speech still being synthesized).
+    more_coming: bool,
+    /// Playback paused (caller may be barging in): silence goes out, the position is kept.
+    paused: bool,
+    /// Samples taken from the playout queue since the call started.
+    played: u64,
     recorder: Option<StereoRecorder>,
     frame: usize,
     last_packet: Option<Instant>,
@@ -124,6 +130,9 @@ impl MediaSession {
             playout: VecDeque::new(),
             position: 0,
             playing: false,
+            more_coming: false,
+            paused: false,
+            played: 0,
             recorder,
             frame: codec.samples_per_frame(),
             last_packet: None,
@@ -210,6 +219,38 @@ impl MediaSession {
         self.playout.clear();
         self.position = 0;
         self.playing = false;
+        self.more_coming = false;
+        self.paused = false;
+    }
+
+    /// Keeps playback open while more audio is coming (`true`): an empty queue then plays
+    /// silence instead of finishing. With `false`, playback finishes once the queue is empty.
+    pub fn set_more_coming(&mut self, more: bool) {
+        self.more_coming = more;
+        if more {
+            self.playing = true;
+        }
+    }
+
+    /// Pauses (`true`) or resumes playback where it was: a possible barge-in silences the bot at
+    /// once, and a false alarm (a cough) lets it go on without losing a word.
+    pub fn set_paused(&mut self, paused: bool) {
+        self.paused = paused;
+    }
+
+    /// Samples of prompt audio sent since the call started (pauses and silence not counted).
+    pub fn played_samples(&self) -> u64 {
+        self.played
+    }
+
+    /// Samples of prompt audio queued and not yet sent.
+    pub fn queued_samples(&self) -> usize {
+        self.playout.iter().map(|p| p.len()).sum::<usize>() - self.position
+    }
+
+    /// The caller's audio of the last tick: one 20 ms frame, decoded (silence when nothing came).
+    pub fn caller_frame(&self) -> &[i16] {
+        &self.scratch_in
     }
 
     /// True while a prompt is playing.
@@ -300,7 +341,7 @@ impl MediaSession {
 
     fn fill_outgoing(&mut self) {
         let mut filled = 0;
-        while filled < self.frame {
+        while filled < self.frame && !self.paused {
             let Some(current) = self.playout.front() else {
                 break;
             };
@@ -309,13 +350,14 @@ impl MediaSession {
                 .copy_from_slice(&current[self.position..self.position + take]);
             filled += take;
             self.position += take;
+            self.played += take as u64;
             if self.position >= current.len() {
                 self.playout.pop_front();
                 self.position = 0;
             }
         }
         self.scratch_out[filled..].fill(0);
-        if self.playing && self.playout.is_empty() {
+        if self.playing && self.playout.is_empty() && !self.more_coming {
             self.playing = false;
             self.events.push_back(MediaEvent::PlaybackFinished);
         }

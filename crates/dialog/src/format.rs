@@ -1,4 +1,4 @@
-//! The dialplan as loaded: nodes and their actions, every reference and sound checked.
+//! The dialplan as loaded: nodes and their actions, every reference, sound and variable checked.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,38 +15,51 @@ pub struct Dialplan {
     pub(crate) name: String,
     pub(crate) start: String,
     pub(crate) vars: BTreeMap<String, String>,
+    /// Whether to transcribe everything the caller says from the start of the call.
+    pub(crate) transcribe: bool,
     pub(crate) nodes: BTreeMap<String, Action>,
 }
 
 /// What a node does.
 #[derive(Debug, Clone)]
 pub(crate) enum Action {
+    /// `play` and `say` nodes.
     Play(Play),
     Menu(Menu),
     Collect(Collect),
+    Listen(Listen),
     Goto(String),
     Set(Set),
     When(When),
     Hours(Hours),
+    Transcribe(Transcribe),
     Hangup(Hangup),
 }
 
-/// Plays sounds, then moves on.
+/// One piece of a prompt as written: a sound file, or text to speak once filled in.
+#[derive(Debug, Clone)]
+pub(crate) enum PromptPart {
+    Sound(PathBuf),
+    Say(Template),
+}
+
+/// Plays a prompt, then moves on.
 #[derive(Debug, Clone)]
 pub(crate) struct Play {
-    pub(crate) sounds: Vec<PathBuf>,
+    pub(crate) prompt: Vec<PromptPart>,
     pub(crate) interruptible: bool,
     pub(crate) next: String,
 }
 
-/// Settings shared by menus and digit collection: prompting, retrying, giving up.
+/// Settings shared by menus, digit collection and listening: prompting, retrying, giving up.
 #[derive(Debug, Clone)]
 pub(crate) struct Prompting {
-    pub(crate) prompt: Vec<PathBuf>,
+    pub(crate) prompt: Vec<PromptPart>,
     pub(crate) interruptible: bool,
     pub(crate) retries: u32,
-    pub(crate) invalid: Vec<PathBuf>,
-    pub(crate) no_input: Vec<PathBuf>,
+    /// Played after a wrong answer: `invalid` in menus and collects, `no_match` in listens.
+    pub(crate) invalid: Vec<PromptPart>,
+    pub(crate) no_input: Vec<PromptPart>,
     pub(crate) on_failure: String,
 }
 
@@ -63,11 +76,76 @@ pub(crate) struct Menu {
 pub(crate) struct Collect {
     pub(crate) prompting: Prompting,
     pub(crate) var: String,
+    pub(crate) entry: DigitEntry,
+    pub(crate) first_digit_timeout: Duration,
+    pub(crate) next: String,
+}
+
+/// How a digit string is entered and when it is complete, for `collect` and digit `listen`s.
+#[derive(Debug, Clone)]
+pub(crate) struct DigitEntry {
     pub(crate) min: usize,
     pub(crate) max: usize,
     pub(crate) terminator: Option<char>,
-    pub(crate) first_digit_timeout: Duration,
     pub(crate) inter_digit_timeout: Duration,
+}
+
+impl DigitEntry {
+    /// Whether `digits` is a complete entry by length.
+    pub(crate) fn accepts(&self, digits: &str) -> bool {
+        (self.min..=self.max).contains(&digits.len())
+    }
+}
+
+/// Asks a question and understands the answer, spoken or keyed.
+#[derive(Debug, Clone)]
+pub(crate) struct Listen {
+    pub(crate) prompting: Prompting,
+    /// Whether to ask the call to recognize speech.
+    pub(crate) speech: bool,
+    /// Whether keys answer too; when not, keys are ignored during the step.
+    pub(crate) digits: bool,
+    pub(crate) expect: Expect,
+    pub(crate) end_silence: Option<Duration>,
+    /// How long to wait for the caller after the prompt.
+    pub(crate) timeout: Duration,
+    pub(crate) max_speech: Duration,
+    pub(crate) min_confidence: f32,
+    /// Receives the answer: the text heard, the key pressed, `yes`/`no`, or the digits.
+    pub(crate) var: Option<String>,
+    /// Where to go when speech recognition is unavailable; `None` treats it as no input.
+    pub(crate) on_overload: Option<String>,
+    /// Words to prime the recognizer with: the options' phrases.
+    pub(crate) hints: Vec<String>,
+}
+
+/// What answer a listen step expects, and where each answer leads.
+#[derive(Debug, Clone)]
+pub(crate) enum Expect {
+    /// Any words: stored in the variable.
+    Text { next: String },
+    /// One of several options, by phrase or key.
+    Options(Vec<ListenOption>),
+    /// Yes or no; keys 1 and 2 answer too.
+    YesNo { yes: String, no: String },
+    /// A number, spoken or keyed.
+    Digits { entry: DigitEntry, next: String },
+}
+
+/// One answer of a listen step with options.
+#[derive(Debug, Clone)]
+pub(crate) struct ListenOption {
+    pub(crate) name: String,
+    /// Phrases and keywords, each as stemmed words.
+    pub(crate) phrases: Vec<Vec<String>>,
+    pub(crate) key: Option<char>,
+    pub(crate) next: String,
+}
+
+/// Turns the transcript of the caller's speech on or off, then moves on.
+#[derive(Debug, Clone)]
+pub(crate) struct Transcribe {
+    pub(crate) enabled: bool,
     pub(crate) next: String,
 }
 
@@ -97,7 +175,7 @@ pub(crate) struct Hours {
 /// Ends the call, after an optional goodbye.
 #[derive(Debug, Clone)]
 pub(crate) struct Hangup {
-    pub(crate) sounds: Vec<PathBuf>,
+    pub(crate) prompt: Vec<PromptPart>,
     pub(crate) reason: String,
 }
 

@@ -1,50 +1,111 @@
 //! Runs one call through a dialplan: a sans-IO state machine driven by inputs and time.
 //!
-//! The call feeds caller keys, playback ends, hang-ups and timer expiries in, with the
-//! current `Instant`; the interpreter answers through [`DialplanInterpreter::poll_output`]
-//! and names its next deadline through [`DialplanInterpreter::poll_timeout`].
+//! The call feeds caller keys, speech results, playback ends, hang-ups and timer expiries in,
+//! with the current `Instant`; the interpreter answers through
+//! [`DialplanInterpreter::poll_output`] and names its next deadline through
+//! [`DialplanInterpreter::poll_timeout`].
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::format::{Action, Collect, Dialplan, Menu, Prompting};
+use crate::format::{Action, Collect, Dialplan, Expect, Listen, Menu, PromptPart, Prompting};
+use crate::understand::{Match, best_option, spoken_digits, yes_or_no};
 
 /// Nodes entered in a row without the caller doing anything before the call is ended as a loop.
 const MAX_STEPS_WITHOUT_WAITING: usize = 100;
+/// How long past `max_speech` the recognizer may take once the caller started speaking; after
+/// that speech counts as unavailable, so a lost result never leaves a call waiting for ever.
+const RECOGNIZER_GRACE: Duration = Duration::from_secs(10);
 /// Keys kept for the next menu or collect; later keys are dropped.
 const TYPE_AHEAD_LIMIT: usize = 32;
 /// The keys of a phone pad, DTMF A-D included.
 const DTMF_KEYS: &str = "0123456789*#ABCD";
 
 /// Something that happened on the call, fed to the interpreter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     /// The caller pressed a key: 0-9, *, #, A-D (others are ignored).
     Digit(char),
     /// The last [`Output::Play`] ended by itself (not sent after [`Output::StopPlayback`]).
     PlaybackFinished,
+    /// The caller began speaking, confirmed by voice activity detection, while listening.
+    SpeechStarted,
+    /// The caller's turn as recognized; only sent between [`Output::Listen`] and
+    /// [`Output::StopListening`].
+    Utterance {
+        /// The words heard, as the recognizer wrote them.
+        text: String,
+        /// The recognizer's confidence, from 0 to 1.
+        confidence: f32,
+    },
+    /// Speech recognition cannot give a result for this turn: overloaded, timed out or failed.
+    SpeechUnavailable,
     /// The caller hung up; the interpreter finishes without asking to hang up.
     CallerHangup,
+}
+
+/// One piece of a prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptItem {
+    /// A WAV file.
+    Sound(PathBuf),
+    /// Text to speak, its variables already filled in.
+    Say(String),
+}
+
+/// What kind of answer the caller is expected to give, so the call can judge the end of a turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnContext {
+    /// Words: a choice among options, or free text.
+    General,
+    /// A short yes or no.
+    YesNo,
+    /// A number, often said with pauses between digits.
+    Digits,
+}
+
+/// How to listen for the caller's next turn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListenRequest {
+    /// The kind of answer expected.
+    pub context: TurnContext,
+    /// Silence that ends the turn, when the step overrides the call's default.
+    pub end_silence: Option<Duration>,
+    /// The longest turn; the recognizer then takes what it has.
+    pub max_speech: Duration,
+    /// The options' phrases, to prime the recognizer.
+    pub hints: Vec<String>,
 }
 
 /// What the interpreter asks the call to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
-    /// Play the files in order, then report [`Input::PlaybackFinished`].
+    /// Play the items in order, then report [`Input::PlaybackFinished`].
     Play {
-        /// WAV files, played one after the other.
-        files: Vec<PathBuf>,
-        /// Whether a key press stops this playback (the interpreter then sends `StopPlayback`).
+        /// Sounds and spoken text, played one after the other.
+        items: Vec<PromptItem>,
+        /// Whether the caller can cut this playback short by a key or by speaking (the
+        /// interpreter then sends `StopPlayback`).
         interruptible: bool,
     },
     /// Stop the current playback now; no `PlaybackFinished` is expected for it.
     StopPlayback,
+    /// Listen for the caller's turn, during and after the playback that follows: report
+    /// [`Input::SpeechStarted`], then one [`Input::Utterance`] or [`Input::SpeechUnavailable`].
+    Listen(ListenRequest),
+    /// Stop listening; sent after every `Listen` once its turn is over, answered or not.
+    StopListening,
+    /// Start or stop recording a transcript of everything the caller says.
+    Transcribe {
+        /// Whether transcribing is on from now.
+        enabled: bool,
+    },
     /// Hang up the call.
     Hangup {
         /// Why, for the call record.
@@ -81,6 +142,13 @@ enum State {
         digits: String,
         deadline: Instant,
     },
+    /// A listen step waits for speech or keys; without a deadline while the caller speaks.
+    Listen {
+        attempt: u32,
+        /// Keys gathered so far, for `expect = "digits"`.
+        digits: String,
+        deadline: Option<Instant>,
+    },
     Finished,
 }
 
@@ -88,8 +156,8 @@ enum State {
 #[derive(Debug)]
 enum After {
     Goto(String),
-    /// A menu or collect prompt ended: wait for keys.
-    Listen {
+    /// A menu, collect or listen prompt ended: wait for the answer.
+    Wait {
         attempt: u32,
     },
     /// An invalid-input or no-input notice ended: prompt again.
@@ -100,10 +168,67 @@ enum After {
 }
 
 impl After {
-    /// Whether this playback leads straight to listening, so pending keys make it moot.
-    fn leads_to_listening(&self) -> bool {
-        matches!(self, After::Listen { .. } | After::Retry { .. })
+    /// Whether this playback leads straight to waiting for an answer, so pending keys make it moot.
+    fn leads_to_waiting(&self) -> bool {
+        matches!(self, After::Wait { .. } | After::Retry { .. })
     }
+}
+
+/// The speech turn being listened for, from `Output::Listen` to `Output::StopListening`.
+#[derive(Debug, Default)]
+struct Turn {
+    /// When to stop waiting for the recognizer; set once the caller starts speaking.
+    give_up_at: Option<Instant>,
+    /// A result that came while a prompt that must play to the end was playing.
+    held: Option<Heard>,
+}
+
+/// What the recognizer made of the caller's turn.
+#[derive(Debug)]
+enum Heard {
+    Utterance {
+        text: String,
+        confidence: f32,
+    },
+    /// No result; `timed_out` when the interpreter gave up waiting rather than the call saying so.
+    Unavailable {
+        timed_out: bool,
+    },
+}
+
+/// How the caller gave an answer, for the timeline.
+enum Said<'a> {
+    Speech(&'a str),
+    Key(char),
+    Keys(&'a str),
+}
+
+impl Said<'_> {
+    /// `data` with `by` and what was said or pressed added.
+    fn describe(&self, mut data: Value) -> Value {
+        let (by, field, value) = match self {
+            Said::Speech(text) => ("speech", "text", text.to_string()),
+            Said::Key(key) => ("key", "key", key.to_string()),
+            Said::Keys(digits) => ("key", "digits", digits.to_string()),
+        };
+        data["by"] = json!(by);
+        data[field] = json!(value);
+        data
+    }
+}
+
+/// The turn context that suits what a listen step expects.
+fn turn_context(expect: &Expect) -> TurnContext {
+    match expect {
+        Expect::Text { .. } | Expect::Options(_) => TurnContext::General,
+        Expect::YesNo { .. } => TurnContext::YesNo,
+        Expect::Digits { .. } => TurnContext::Digits,
+    }
+}
+
+/// A confidence for the timeline: three decimals, so 0.9 is not logged as 0.8999999761581421.
+fn rounded(confidence: f32) -> f64 {
+    (f64::from(confidence) * 1000.0).round() / 1000.0
 }
 
 /// One call's walk through a dialplan; sans-IO, all time is passed in.
@@ -116,8 +241,10 @@ pub struct DialplanInterpreter {
     epoch: Instant,
     node: String,
     state: State,
-    /// Keys pressed before a menu or collect was ready for them.
+    /// Keys pressed before a menu, collect or listen was ready for them.
     type_ahead: VecDeque<char>,
+    /// The speech turn of the current listen step, while one is listened for.
+    turn: Option<Turn>,
     outputs: VecDeque<Output>,
     /// Nodes entered since the caller last did something, to stop endless loops.
     steps: usize,
@@ -141,14 +268,19 @@ impl DialplanInterpreter {
             epoch: now,
             state: State::NotStarted,
             type_ahead: VecDeque::new(),
+            turn: None,
             outputs: VecDeque::new(),
             steps: 0,
         }
     }
 
-    /// Enters the start node; later calls do nothing.
+    /// Enters the start node, transcribing from the start if the plan says so; later calls do nothing.
     pub fn start(&mut self, now: Instant) {
         if matches!(self.state, State::NotStarted) {
+            if self.plan.transcribe {
+                self.event("transcribe", json!({ "enabled": true }));
+                self.outputs.push_back(Output::Transcribe { enabled: true });
+            }
             let start = self.plan.start.clone();
             self.goto(now, start);
         }
@@ -165,6 +297,7 @@ impl DialplanInterpreter {
                         json!({ "reason": "caller hung up", "by": "caller" }),
                     );
                     self.state = State::Finished;
+                    self.turn = None;
                 }
                 None
             }
@@ -184,22 +317,47 @@ impl DialplanInterpreter {
                     None
                 }
             }
+            Input::SpeechStarted => self.speech_started(now),
+            Input::Utterance { text, confidence } => {
+                self.heard(now, Heard::Utterance { text, confidence })
+            }
+            Input::SpeechUnavailable => self.heard(now, Heard::Unavailable { timed_out: false }),
         };
         if let Some(next) = next {
             self.goto(now, next);
         }
     }
 
-    /// Acts on an expired menu or collect timer; early calls do nothing.
+    /// Acts on an expired timer; early calls do nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.steps = 0;
-        let next = match self.take_state() {
+        let recognizer_overdue = self
+            .turn
+            .as_ref()
+            .and_then(|turn| turn.give_up_at)
+            .is_some_and(|at| now >= at);
+        let next = if recognizer_overdue {
+            if let Some(turn) = &mut self.turn {
+                turn.give_up_at = None;
+            }
+            self.heard(now, Heard::Unavailable { timed_out: true })
+        } else {
+            self.state_timeout(now)
+        };
+        if let Some(next) = next {
+            self.goto(now, next);
+        }
+    }
+
+    /// Acts on the deadline of the state, if it has passed.
+    fn state_timeout(&mut self, now: Instant) -> Option<String> {
+        match self.take_state() {
             State::Menu { attempt, deadline } if now >= deadline => self.with_menu(|this, menu| {
                 this.event(
                     "menu_timeout",
                     json!({ "node": this.node, "attempt": attempt }),
                 );
-                let notice = menu.prompting.no_input.clone();
+                let notice = &menu.prompting.no_input;
                 this.retry_or_fail(now, attempt, &menu.prompting, "menu_failed", notice)
             }),
             State::Collect {
@@ -213,7 +371,7 @@ impl DialplanInterpreter {
                             "collect_timeout",
                             json!({ "node": this.node, "attempt": attempt }),
                         );
-                        let notice = collect.prompting.no_input.clone();
+                        let notice = &collect.prompting.no_input;
                         this.retry_or_fail(
                             now,
                             attempt,
@@ -227,22 +385,34 @@ impl DialplanInterpreter {
                     self.finish_collect(now, attempt, digits)
                 }
             }
+            State::Listen {
+                attempt,
+                digits,
+                deadline: Some(deadline),
+            } if now >= deadline => {
+                self.end_turn();
+                if digits.is_empty() {
+                    self.with_listen(|this, listen| this.listen_no_input(now, attempt, listen))
+                } else {
+                    self.finish_listen_digits(now, attempt, digits)
+                }
+            }
             other => {
                 self.state = other;
                 None
             }
-        };
-        if let Some(next) = next {
-            self.goto(now, next);
         }
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should next be called, if at all.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match self.state {
+        let state = match self.state {
             State::Menu { deadline, .. } | State::Collect { deadline, .. } => Some(deadline),
+            State::Listen { deadline, .. } => deadline,
             _ => None,
-        }
+        };
+        let recognizer = self.turn.as_ref().and_then(|turn| turn.give_up_at);
+        state.into_iter().chain(recognizer).min()
     }
 
     /// The next thing for the call to do; call until `None` after every input.
@@ -298,6 +468,18 @@ impl DialplanInterpreter {
         }
     }
 
+    /// Runs `f` with the current node's listen; `None` if the node is not a listen.
+    fn with_listen(
+        &mut self,
+        f: impl FnOnce(&mut Self, &Listen) -> Option<String>,
+    ) -> Option<String> {
+        let plan = Arc::clone(&self.plan);
+        match plan.nodes.get(&self.node) {
+            Some(Action::Listen(listen)) => f(self, listen),
+            _ => None,
+        }
+    }
+
     /// Runs `f` with the current node's collect; `None` if the node is not a collect.
     fn with_collect(
         &mut self,
@@ -339,12 +521,22 @@ impl DialplanInterpreter {
         match action {
             Action::Play(play) => self.play(
                 now,
-                play.sounds.clone(),
+                &play.prompt,
                 play.interruptible,
                 After::Goto(play.next.clone()),
             ),
-            Action::Menu(_) | Action::Collect(_) => self.prompt(now, 1),
+            Action::Menu(_) | Action::Collect(_) | Action::Listen(_) => self.prompt(now, 1),
             Action::Goto(target) => Some(target.clone()),
+            Action::Transcribe(transcribe) => {
+                self.event(
+                    "transcribe",
+                    json!({ "node": self.node, "enabled": transcribe.enabled }),
+                );
+                self.outputs.push_back(Output::Transcribe {
+                    enabled: transcribe.enabled,
+                });
+                Some(transcribe.next.clone())
+            }
             Action::Set(set) => {
                 // Every value is computed from the variables as they were on entry.
                 let mut values: Vec<(String, String)> = set
@@ -404,27 +596,46 @@ impl DialplanInterpreter {
             }
             Action::Hangup(hangup) => self.play(
                 now,
-                hangup.sounds.clone(),
+                &hangup.prompt,
                 false,
                 After::Hangup(hangup.reason.clone()),
             ),
         }
     }
 
-    /// Starts a playback, or skips it when it has no files or pending keys make it moot.
+    /// Whether pending keys make a playback moot: it could be cut short and they answer it.
+    fn skips_prompt(&self, interruptible: bool, after: &After) -> bool {
+        interruptible && !self.type_ahead.is_empty() && after.leads_to_waiting()
+    }
+
+    /// The prompt with its text filled in; text that comes out empty is left out.
+    fn render(&self, prompt: &[PromptPart]) -> Vec<PromptItem> {
+        prompt
+            .iter()
+            .filter_map(|part| match part {
+                PromptPart::Sound(file) => Some(PromptItem::Sound(file.clone())),
+                PromptPart::Say(template) => {
+                    let text = template.render(&self.vars);
+                    (!text.trim().is_empty()).then_some(PromptItem::Say(text))
+                }
+            })
+            .collect()
+    }
+
+    /// Starts a playback, or skips it when it has nothing to play or pending keys make it moot.
     fn play(
         &mut self,
         now: Instant,
-        files: Vec<PathBuf>,
+        prompt: &[PromptPart],
         interruptible: bool,
         after: After,
     ) -> Option<String> {
-        let moot = interruptible && !self.type_ahead.is_empty() && after.leads_to_listening();
-        if files.is_empty() || moot {
+        let items = self.render(prompt);
+        if items.is_empty() || self.skips_prompt(interruptible, &after) {
             return self.after_play(now, after);
         }
         self.outputs.push_back(Output::Play {
-            files,
+            items,
             interruptible,
         });
         self.state = State::Playing {
@@ -437,7 +648,7 @@ impl DialplanInterpreter {
     fn after_play(&mut self, now: Instant, after: After) -> Option<String> {
         match after {
             After::Goto(next) => Some(next),
-            After::Listen { attempt } => self.listen(now, attempt),
+            After::Wait { attempt } => self.wait_for_answer(now, attempt),
             After::Retry { attempt } => self.prompt(now, attempt),
             After::Hangup(reason) => {
                 self.hang_up(reason);
@@ -446,25 +657,59 @@ impl DialplanInterpreter {
         }
     }
 
-    /// Plays the prompt of the current menu or collect for attempt number `attempt`.
+    /// Plays the prompt of the current menu, collect or listen for attempt number `attempt`;
+    /// a listen starts listening first, so the caller can answer while it plays.
     fn prompt(&mut self, now: Instant, attempt: u32) -> Option<String> {
         let plan = Arc::clone(&self.plan);
+        let after = After::Wait { attempt };
         let prompting = match plan.nodes.get(&self.node) {
             Some(Action::Menu(menu)) => &menu.prompting,
             Some(Action::Collect(collect)) => &collect.prompting,
+            Some(Action::Listen(listen)) => {
+                if !listen.digits {
+                    // Keys typed ahead were meant for a step that takes keys; this one ignores them.
+                    self.type_ahead.clear();
+                }
+                if listen.speech && !self.skips_prompt(listen.prompting.interruptible, &after) {
+                    self.begin_turn(listen, attempt);
+                }
+                &listen.prompting
+            }
             _ => return None,
         };
-        self.play(
-            now,
-            prompting.prompt.clone(),
-            prompting.interruptible,
-            After::Listen { attempt },
-        )
+        self.play(now, &prompting.prompt, prompting.interruptible, after)
     }
 
-    /// Waits for keys in the current menu or collect, taking any typed ahead first.
-    fn listen(&mut self, now: Instant, attempt: u32) -> Option<String> {
+    /// Asks the call to listen for the caller's turn in the current listen step.
+    fn begin_turn(&mut self, listen: &Listen, attempt: u32) {
+        self.event(
+            "listen_started",
+            json!({ "node": self.node, "attempt": attempt }),
+        );
+        self.outputs.push_back(Output::Listen(ListenRequest {
+            context: turn_context(&listen.expect),
+            end_silence: listen.end_silence,
+            max_speech: listen.max_speech,
+            hints: listen.hints.clone(),
+        }));
+        self.turn = Some(Turn::default());
+    }
+
+    /// Ends the speech turn, if one is listened for.
+    fn end_turn(&mut self) {
+        if self.turn.take().is_some() {
+            self.outputs.push_back(Output::StopListening);
+        }
+    }
+
+    /// Waits for the answer in the current menu, collect or listen, taking keys typed ahead and
+    /// speech heard during the prompt first.
+    fn wait_for_answer(&mut self, now: Instant, attempt: u32) -> Option<String> {
         let plan = Arc::clone(&self.plan);
+        let speaking = self
+            .turn
+            .as_ref()
+            .is_some_and(|turn| turn.give_up_at.is_some());
         self.state = match plan.nodes.get(&self.node) {
             Some(Action::Menu(menu)) => State::Menu {
                 attempt,
@@ -475,13 +720,30 @@ impl DialplanInterpreter {
                 digits: String::new(),
                 deadline: now + collect.first_digit_timeout,
             },
+            // The no-input timer waits while the caller speaks.
+            Some(Action::Listen(listen)) => State::Listen {
+                attempt,
+                digits: String::new(),
+                deadline: (!speaking).then(|| now + listen.timeout),
+            },
             _ => return None,
         };
-        while matches!(self.state, State::Menu { .. } | State::Collect { .. }) {
-            let key = self.type_ahead.pop_front()?;
+        while matches!(
+            self.state,
+            State::Menu { .. } | State::Collect { .. } | State::Listen { .. }
+        ) {
+            let Some(key) = self.type_ahead.pop_front() else {
+                break;
+            };
             if let Some(next) = self.key(now, key) {
                 return Some(next);
             }
+        }
+        if matches!(self.state, State::Listen { .. })
+            && let Some(heard) = self.turn.as_mut().and_then(|turn| turn.held.take())
+        {
+            self.state = State::Moving;
+            return self.understand(now, attempt, heard);
         }
         None
     }
@@ -494,6 +756,11 @@ impl DialplanInterpreter {
 
     /// A key from the caller (or from the type-ahead buffer).
     fn key(&mut self, now: Instant, key: char) -> Option<String> {
+        if matches!(self.plan.nodes.get(&self.node), Some(Action::Listen(listen)) if !listen.digits)
+        {
+            // A listen step that takes no keys ignores them, even as barge-in.
+            return None;
+        }
         match self.take_state() {
             State::Playing {
                 after,
@@ -518,6 +785,9 @@ impl DialplanInterpreter {
             State::Collect {
                 attempt, digits, ..
             } => self.collect_key(now, key, attempt, digits),
+            State::Listen {
+                attempt, digits, ..
+            } => self.listen_key(now, key, attempt, digits),
             other => {
                 self.state = other;
                 None
@@ -543,7 +813,7 @@ impl DialplanInterpreter {
                 );
                 // Keys typed after a wrong one were meant for a menu the caller is not in.
                 this.type_ahead.clear();
-                let notice = menu.prompting.invalid.clone();
+                let notice = &menu.prompting.invalid;
                 this.retry_or_fail(now, attempt, &menu.prompting, "menu_failed", notice)
             }
         })
@@ -558,17 +828,17 @@ impl DialplanInterpreter {
     ) -> Option<String> {
         self.steps = 0;
         self.with_collect(|this, collect| {
-            if Some(key) == collect.terminator {
+            if Some(key) == collect.entry.terminator {
                 return this.finish_collect(now, attempt, digits);
             }
             digits.push(key);
-            if digits.len() >= collect.max {
+            if digits.len() >= collect.entry.max {
                 return this.finish_collect(now, attempt, digits);
             }
             this.state = State::Collect {
                 attempt,
                 digits,
-                deadline: now + collect.inter_digit_timeout,
+                deadline: now + collect.entry.inter_digit_timeout,
             };
             None
         })
@@ -576,7 +846,7 @@ impl DialplanInterpreter {
 
     fn finish_collect(&mut self, now: Instant, attempt: u32, digits: String) -> Option<String> {
         self.with_collect(|this, collect| {
-            if digits.len() >= collect.min {
+            if collect.entry.accepts(&digits) {
                 this.event(
                     "digits_collected",
                     json!({ "node": this.node, "var": collect.var, "digits": digits }),
@@ -589,9 +859,299 @@ impl DialplanInterpreter {
                 json!({ "node": this.node, "digits": digits, "attempt": attempt }),
             );
             this.type_ahead.clear();
-            let notice = collect.prompting.invalid.clone();
+            let notice = &collect.prompting.invalid;
             this.retry_or_fail(now, attempt, &collect.prompting, "collect_failed", notice)
         })
+    }
+
+    /// The caller started speaking: barge-in on an interruptible prompt, and no more no-input timer.
+    fn speech_started(&mut self, now: Instant) -> Option<String> {
+        let plan = Arc::clone(&self.plan);
+        let (Some(turn), Some(Action::Listen(listen))) =
+            (self.turn.as_mut(), plan.nodes.get(&self.node))
+        else {
+            return None;
+        };
+        if turn.give_up_at.is_some() {
+            // Speech within the same turn: keep the first deadline, so the turn still ends.
+            return None;
+        }
+        turn.give_up_at = Some(now + listen.max_speech + RECOGNIZER_GRACE);
+        self.event("speech_started", json!({ "node": self.node }));
+        match self.take_state() {
+            State::Playing {
+                after,
+                interruptible: true,
+            } => {
+                self.outputs.push_back(Output::StopPlayback);
+                self.after_play(now, after)
+            }
+            State::Listen {
+                attempt, digits, ..
+            } => {
+                self.state = State::Listen {
+                    attempt,
+                    digits,
+                    deadline: None,
+                };
+                None
+            }
+            // A prompt that must play to the end plays on; the call keeps listening.
+            other => {
+                self.state = other;
+                None
+            }
+        }
+    }
+
+    /// A result from the recognizer for the current turn; ignored when no turn is listened for.
+    fn heard(&mut self, now: Instant, heard: Heard) -> Option<String> {
+        // Without a turn the result is late, for a turn already over: ignored.
+        self.turn.as_ref()?;
+        if let Heard::Utterance { text, confidence } = &heard {
+            let data =
+                json!({ "node": self.node, "text": text, "confidence": rounded(*confidence) });
+            self.event("utterance", data);
+        }
+        match self.take_state() {
+            State::Playing {
+                after,
+                interruptible,
+            } => {
+                // The answer counts once the prompt is over; an interruptible one is cut short.
+                if let Some(turn) = &mut self.turn {
+                    turn.held = Some(heard);
+                }
+                if interruptible {
+                    self.outputs.push_back(Output::StopPlayback);
+                    self.after_play(now, after)
+                } else {
+                    self.state = State::Playing {
+                        after,
+                        interruptible,
+                    };
+                    None
+                }
+            }
+            State::Listen { attempt, .. } => self.understand(now, attempt, heard),
+            other => {
+                self.state = other;
+                None
+            }
+        }
+    }
+
+    /// Acts on the recognizer's result: an answer, a retry, or the overload path.
+    fn understand(&mut self, now: Instant, attempt: u32, heard: Heard) -> Option<String> {
+        self.end_turn();
+        self.with_listen(|this, listen| match heard {
+            Heard::Unavailable { timed_out } => {
+                this.event(
+                    "speech_unavailable",
+                    json!({
+                        "node": this.node,
+                        "attempt": attempt,
+                        "timed_out": timed_out,
+                        "target": listen.on_overload,
+                    }),
+                );
+                match &listen.on_overload {
+                    Some(target) => Some(target.clone()),
+                    None => this.listen_no_input(now, attempt, listen),
+                }
+            }
+            Heard::Utterance { text, confidence } => {
+                this.utterance(now, attempt, listen, &text, confidence)
+            }
+        })
+    }
+
+    fn utterance(
+        &mut self,
+        now: Instant,
+        attempt: u32,
+        listen: &Listen,
+        text: &str,
+        confidence: f32,
+    ) -> Option<String> {
+        if text.trim().is_empty() {
+            // Voice without words (a cough, a noise) is no answer at all.
+            return self.listen_no_input(now, attempt, listen);
+        }
+        let said = Said::Speech(text);
+        if confidence < listen.min_confidence {
+            let data = json!({ "reason": "low confidence" });
+            return self.listen_no_match(now, attempt, listen, said, data);
+        }
+        match &listen.expect {
+            Expect::Text { next } => self.listen_answer(listen, said, text.to_string(), next),
+            Expect::Options(options) => {
+                match best_option(text, options.iter().map(|o| o.phrases.as_slice())) {
+                    Match::Option(i) => {
+                        let option = &options[i];
+                        self.listen_option(listen, &option.name, said, text, &option.next)
+                    }
+                    Match::Ambiguous(tied) => {
+                        let names: Vec<&str> =
+                            tied.iter().map(|&i| options[i].name.as_str()).collect();
+                        let data = json!({ "reason": "ambiguous", "options": names });
+                        self.listen_no_match(now, attempt, listen, said, data)
+                    }
+                    Match::None => {
+                        let data = json!({ "reason": "no option" });
+                        self.listen_no_match(now, attempt, listen, said, data)
+                    }
+                }
+            }
+            Expect::YesNo { yes, no } => match yes_or_no(text) {
+                Some(true) => self.listen_option(listen, "yes", said, "yes", yes),
+                Some(false) => self.listen_option(listen, "no", said, "no", no),
+                None => {
+                    let data = json!({ "reason": "not yes or no" });
+                    self.listen_no_match(now, attempt, listen, said, data)
+                }
+            },
+            Expect::Digits { entry, next } => {
+                let digits = spoken_digits(text);
+                if entry.accepts(&digits) {
+                    self.listen_answer(listen, said, digits, next)
+                } else {
+                    let data = json!({ "reason": "wrong number of digits", "digits": digits });
+                    self.listen_no_match(now, attempt, listen, said, data)
+                }
+            }
+        }
+    }
+
+    fn listen_key(
+        &mut self,
+        now: Instant,
+        key: char,
+        attempt: u32,
+        mut digits: String,
+    ) -> Option<String> {
+        self.steps = 0;
+        // From the first key on, the step takes keys only.
+        self.end_turn();
+        self.with_listen(|this, listen| match &listen.expect {
+            Expect::Options(options) => match options.iter().find(|o| o.key == Some(key)) {
+                Some(option) => {
+                    let value = key.to_string();
+                    this.listen_option(listen, &option.name, Said::Key(key), &value, &option.next)
+                }
+                None => {
+                    let data = json!({ "reason": "no option" });
+                    this.listen_no_match(now, attempt, listen, Said::Key(key), data)
+                }
+            },
+            Expect::YesNo { yes, no } => match key {
+                '1' => this.listen_option(listen, "yes", Said::Key(key), "yes", yes),
+                '2' => this.listen_option(listen, "no", Said::Key(key), "no", no),
+                _ => {
+                    let data = json!({ "reason": "not yes or no" });
+                    this.listen_no_match(now, attempt, listen, Said::Key(key), data)
+                }
+            },
+            Expect::Digits { entry, .. } => {
+                if Some(key) == entry.terminator {
+                    return this.finish_listen_digits(now, attempt, digits);
+                }
+                digits.push(key);
+                if digits.len() >= entry.max {
+                    return this.finish_listen_digits(now, attempt, digits);
+                }
+                this.state = State::Listen {
+                    attempt,
+                    digits,
+                    deadline: Some(now + entry.inter_digit_timeout),
+                };
+                None
+            }
+            // Free text takes no keys; `key` drops them before they get here.
+            Expect::Text { .. } => None,
+        })
+    }
+
+    /// Keys of a digit listen are complete: the answer, or a retry when too few or too many.
+    fn finish_listen_digits(
+        &mut self,
+        now: Instant,
+        attempt: u32,
+        digits: String,
+    ) -> Option<String> {
+        self.with_listen(|this, listen| {
+            let Expect::Digits { entry, next } = &listen.expect else {
+                return None;
+            };
+            if entry.accepts(&digits) {
+                this.listen_answer(listen, Said::Keys(&digits), digits.clone(), next)
+            } else {
+                let data = json!({ "reason": "wrong number of digits" });
+                this.listen_no_match(now, attempt, listen, Said::Keys(&digits), data)
+            }
+        })
+    }
+
+    /// The caller chose `option`; `value` goes into the step's variable.
+    fn listen_option(
+        &mut self,
+        listen: &Listen,
+        option: &str,
+        said: Said<'_>,
+        value: &str,
+        target: &str,
+    ) -> Option<String> {
+        let data = json!({ "node": self.node, "option": option, "target": target });
+        self.event("listen_option", said.describe(data));
+        if let Some(var) = &listen.var {
+            self.vars.insert(var.clone(), value.to_string());
+        }
+        Some(target.to_string())
+    }
+
+    /// The caller gave free text or digits, `value`, stored in the step's variable.
+    fn listen_answer(
+        &mut self,
+        listen: &Listen,
+        said: Said<'_>,
+        value: String,
+        target: &str,
+    ) -> Option<String> {
+        let data =
+            json!({ "node": self.node, "var": listen.var, "value": value, "target": target });
+        self.event("listen_value", said.describe(data));
+        if let Some(var) = &listen.var {
+            self.vars.insert(var.clone(), value);
+        }
+        Some(target.to_string())
+    }
+
+    /// An answer that fits nothing: the `no_match` notice, then ask again or give up.
+    fn listen_no_match(
+        &mut self,
+        now: Instant,
+        attempt: u32,
+        listen: &Listen,
+        said: Said<'_>,
+        mut data: Value,
+    ) -> Option<String> {
+        data["node"] = json!(self.node);
+        data["attempt"] = json!(attempt);
+        self.event("listen_no_match", said.describe(data));
+        // Keys typed after a wrong answer were meant for a step the caller is not in.
+        self.type_ahead.clear();
+        let notice = &listen.prompting.invalid;
+        self.retry_or_fail(now, attempt, &listen.prompting, "listen_failed", notice)
+    }
+
+    /// No answer in time: the `no_input` notice, then ask again or give up.
+    fn listen_no_input(&mut self, now: Instant, attempt: u32, listen: &Listen) -> Option<String> {
+        self.event(
+            "listen_no_input",
+            json!({ "node": self.node, "attempt": attempt }),
+        );
+        let notice = &listen.prompting.no_input;
+        self.retry_or_fail(now, attempt, &listen.prompting, "listen_failed", notice)
     }
 
     /// After a wrong or missing answer: play `notice`, then prompt again or give up.
@@ -601,7 +1161,7 @@ impl DialplanInterpreter {
         attempt: u32,
         prompting: &Prompting,
         failed_kind: &str,
-        notice: Vec<PathBuf>,
+        notice: &[PromptPart],
     ) -> Option<String> {
         if attempt <= prompting.retries {
             return self.play(

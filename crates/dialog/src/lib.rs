@@ -13,8 +13,11 @@ mod hours;
 mod interpreter;
 mod parse;
 mod template;
+mod understand;
 mod validate;
 
 pub use error::{DialplanError, DialplanErrors};
 pub use format::Dialplan;
-pub use interpreter::{DialplanEvent, DialplanInterpreter, Input, Output};
+pub use interpreter::{
+    DialplanEvent, DialplanInterpreter, Input, ListenRequest, Output, PromptItem, TurnContext,
+};

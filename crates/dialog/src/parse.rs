@@ -15,18 +15,32 @@ use toml::de::{DeString, DeTable, DeValue};
 
 use crate::condition::Condition;
 use crate::error::{Diagnostics, DialplanErrors};
-use crate::format::{Action, Collect, Dialplan, Hangup, Hours, Menu, Play, Prompting, Set, When};
+use crate::format::{
+    Action, Collect, Dialplan, DigitEntry, Expect, Hangup, Hours, Listen, ListenOption, Menu, Play,
+    PromptPart, Prompting, Set, Transcribe, When,
+};
 use crate::hours::{Schedule, parse_closed, parse_open};
 use crate::template::{Template, is_variable_name};
-use crate::validate::{Graph, GraphNode};
+use crate::understand::{stemmed_words, words};
+use crate::validate::{Graph, GraphNode, suggestion};
 
 type Span = Range<usize>;
 type Value<'i> = Spanned<DeValue<'i>>;
 type Key<'i> = Spanned<DeString<'i>>;
 
 /// The action keys of a node; a node has exactly one.
-const ACTIONS: [&str; 8] = [
-    "play", "menu", "collect", "goto", "set", "when", "hours", "hangup",
+const ACTIONS: [&str; 11] = [
+    "play",
+    "menu",
+    "collect",
+    "goto",
+    "set",
+    "when",
+    "hours",
+    "hangup",
+    "say",
+    "listen",
+    "transcribe",
 ];
 /// The keys a caller can press.
 const DTMF_KEYS: &str = "0123456789*#ABCD";
@@ -37,6 +51,44 @@ const PROMPTING_KEYS: [&str; 6] = [
     "invalid",
     "no_input",
     "on_failure",
+];
+/// The keys of a `listen` step; its wrong-answer notice is `no_match`.
+const LISTEN_KEYS: [&str; 23] = [
+    "prompt",
+    "interruptible",
+    "retries",
+    "no_match",
+    "no_input",
+    "on_failure",
+    "speech",
+    "digits",
+    "expect",
+    "end_silence",
+    "timeout",
+    "max_speech",
+    "min_confidence",
+    "var",
+    "on_overload",
+    "options",
+    "next",
+    "yes",
+    "no",
+    "min",
+    "max",
+    "terminator",
+    "inter_digit_timeout",
+];
+/// The answers a `listen` step can expect, as written after `expect =`.
+const EXPECTS: [&str; 3] = ["phrase", "yes_no", "digits"];
+/// Keys of a `listen` step that belong to one kind of `expect` only.
+const EXPECT_ONLY_KEYS: [(&str, &str); 7] = [
+    ("options", "phrase"),
+    ("yes", "yes_no"),
+    ("no", "yes_no"),
+    ("min", "digits"),
+    ("max", "digits"),
+    ("terminator", "digits"),
+    ("inter_digit_timeout", "digits"),
 ];
 
 /// Parses and validates a dialplan; see [`Dialplan::parse`].
@@ -113,6 +165,21 @@ fn is_node_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// Whether some option of a listen step has a key.
+fn keyed(expect: &Expect) -> bool {
+    matches!(expect, Expect::Options(options) if options.iter().any(|o| o.key.is_some()))
+}
+
+/// What the options of one listen step have claimed so far.
+#[derive(Default)]
+struct Seen {
+    /// Each phrase (as stemmed words) and the option it belongs to.
+    phrases: BTreeMap<Vec<String>, String>,
+    keys: BTreeMap<char, String>,
+    /// The phrases as written, for the recognizer.
+    hints: Vec<String>,
 }
 
 /// Walks the document tree, building the dialplan and the graph the validator checks.
@@ -301,25 +368,59 @@ impl Reader<'_> {
         Some(name.to_string())
     }
 
-    /// One sound file stem (or a list of them), each of which must exist as `<stem>.wav`.
-    fn sounds(&mut self, value: &Value<'_>, key: &str) -> Option<Vec<PathBuf>> {
+    /// A prompt: a sound name, `{ say = "text" }`, or a non-empty list mixing them.
+    fn prompt(&mut self, value: &Value<'_>, key: &str) -> Option<Vec<PromptPart>> {
         let items: Vec<&Value<'_>> = match value.get_ref() {
-            DeValue::String(_) => vec![value],
+            DeValue::String(_) | DeValue::Table(_) => vec![value],
             DeValue::Array(items) if !items.is_empty() => items.iter().collect(),
             _ => {
-                self.type_error(value, key, "a sound name or a non-empty list of them");
+                self.type_error(
+                    value,
+                    key,
+                    "a sound name, { say = \"…\" }, or a non-empty list of them",
+                );
                 return None;
             }
         };
-        let mut files = Some(Vec::new());
+        let mut parts = Some(Vec::new());
         for item in items {
-            let file = self.sound(item, key);
-            files = files.zip(file).map(|(mut files, file)| {
-                files.push(file);
-                files
+            let part = match item.get_ref() {
+                DeValue::Table(_) => self
+                    .table(item, key, &["say"])
+                    .and_then(|t| {
+                        // A misspelt `say` was just reported as unknown, with `say` named.
+                        if t.is_empty() {
+                            self.error(item.span(), format!("`{key}` needs `say`"));
+                        }
+                        t.get("say")
+                    })
+                    .and_then(|text| self.say_text(text, "say"))
+                    .map(PromptPart::Say),
+                DeValue::String(_) => self.sound(item, key).map(PromptPart::Sound),
+                _ => {
+                    self.type_error(item, key, "a sound name or { say = \"…\" }");
+                    None
+                }
+            };
+            parts = parts.zip(part).map(|(mut parts, part)| {
+                parts.push(part);
+                parts
             });
         }
-        files
+        parts
+    }
+
+    /// Text to speak, with `${var}` placeholders; it must say something.
+    fn say_text(&mut self, value: &Value<'_>, key: &str) -> Option<Template> {
+        let text = self.string(value, key)?;
+        if text.trim().is_empty() {
+            self.error(
+                value.span(),
+                format!("`{key}` is empty; write the text to speak"),
+            );
+            return None;
+        }
+        self.template_text(value, &text, key)
     }
 
     fn sound(&mut self, value: &Value<'_>, key: &str) -> Option<PathBuf> {
@@ -355,11 +456,13 @@ impl Reader<'_> {
     fn document(&mut self, root: &Spanned<DeTable<'_>>) -> Option<Dialplan> {
         let (table, span) = (root.get_ref(), root.span());
         for (k, _) in table.iter() {
-            if !["name", "start", "timezone", "vars", "nodes"].contains(&k.get_ref().as_ref()) {
+            if !["name", "start", "timezone", "transcribe", "vars", "nodes"]
+                .contains(&k.get_ref().as_ref())
+            {
                 self.error(
                     k.span(),
                     format!(
-                        "unknown key `{}`; expected name, start, timezone, [vars] or [nodes.NAME]",
+                        "unknown key `{}`; expected name, start, timezone, transcribe, [vars] or [nodes.NAME]",
                         k.get_ref()
                     ),
                 );
@@ -376,6 +479,9 @@ impl Reader<'_> {
         });
         // Outer None: the zone is bad (already reported); inner None: no default zone.
         let timezone = self.optional(table.get("timezone"), None, |r, v| r.timezone(v).map(Some));
+        let transcribe = self.optional(table.get("transcribe"), false, |r, v| {
+            r.boolean(v, "transcribe")
+        });
         let vars = self.optional(table.get("vars"), BTreeMap::new(), Self::vars);
         let nodes = match table.get("nodes") {
             Some(nodes) => self.nodes(nodes, timezone),
@@ -388,6 +494,7 @@ impl Reader<'_> {
             name: name?,
             start: start?,
             vars: vars?,
+            transcribe: transcribe?,
             nodes: nodes?,
         })
     }
@@ -548,8 +655,8 @@ impl Reader<'_> {
         }
         if let Some(node) = self.graph.nodes.get_mut(&self.node) {
             // Only unconditional moves can be proven to loop forever at load time.
-            node.moves_on_at_once =
-                actions.len() == 1 && matches!(first.get_ref().as_ref(), "goto" | "set");
+            node.moves_on_at_once = actions.len() == 1
+                && matches!(first.get_ref().as_ref(), "goto" | "set" | "transcribe");
         }
         // Every action is read, even a second one, so that all its problems are reported.
         let mut read = actions
@@ -590,8 +697,11 @@ impl Reader<'_> {
     ) -> Option<Action> {
         match kind {
             "play" => self.play(value).map(Action::Play),
+            "say" => self.say(value).map(Action::Play),
             "menu" => self.menu(value).map(Action::Menu),
             "collect" => self.collect(value).map(Action::Collect),
+            "listen" => self.listen(value).map(Action::Listen),
+            "transcribe" => self.transcribe(value).map(Action::Transcribe),
             "goto" => self.target(value, "goto").map(Action::Goto),
             "set" => self.set(value).map(Action::Set),
             "when" => self.when(value, otherwise, key.span()).map(Action::When),
@@ -603,9 +713,9 @@ impl Reader<'_> {
     fn play(&mut self, value: &Value<'_>) -> Option<Play> {
         let table = self.table(value, "play", &["sound", "next", "interruptible"])?;
         let span = value.span();
-        let sounds = self
+        let prompt = self
             .required(table, span.clone(), "play", "sound")
-            .and_then(|v| self.sounds(v, "sound"));
+            .and_then(|v| self.prompt(v, "sound"));
         let next = self
             .required(table, span, "play", "next")
             .and_then(|v| self.target(v, "next"));
@@ -613,25 +723,65 @@ impl Reader<'_> {
             r.boolean(v, "interruptible")
         });
         Some(Play {
-            sounds: sounds?,
+            prompt: prompt?,
             interruptible: interruptible?,
             next: next?,
         })
     }
 
-    fn prompting(&mut self, table: &DeTable<'_>, span: Span, what: &str) -> Option<Prompting> {
+    /// A `say` node: a `play` of one spoken text.
+    fn say(&mut self, value: &Value<'_>) -> Option<Play> {
+        let table = self.table(value, "say", &["text", "next", "interruptible"])?;
+        let span = value.span();
+        let text = self
+            .required(table, span.clone(), "say", "text")
+            .and_then(|v| self.say_text(v, "text"));
+        let next = self
+            .required(table, span, "say", "next")
+            .and_then(|v| self.target(v, "next"));
+        let interruptible = self.optional(table.get("interruptible"), true, |r, v| {
+            r.boolean(v, "interruptible")
+        });
+        Some(Play {
+            prompt: vec![PromptPart::Say(text?)],
+            interruptible: interruptible?,
+            next: next?,
+        })
+    }
+
+    fn transcribe(&mut self, value: &Value<'_>) -> Option<Transcribe> {
+        let table = self.table(value, "transcribe", &["enabled", "next"])?;
+        let span = value.span();
+        let enabled = self
+            .required(table, span.clone(), "transcribe", "enabled")
+            .and_then(|v| self.boolean(v, "enabled"));
+        let next = self
+            .required(table, span, "transcribe", "next")
+            .and_then(|v| self.target(v, "next"));
+        Some(Transcribe {
+            enabled: enabled?,
+            next: next?,
+        })
+    }
+
+    /// The prompting settings of a step; `notice` names its wrong-answer notice key.
+    fn prompting(
+        &mut self,
+        table: &DeTable<'_>,
+        span: Span,
+        what: &str,
+        notice: &str,
+    ) -> Option<Prompting> {
         let prompt = self
             .required(table, span.clone(), what, "prompt")
-            .and_then(|v| self.sounds(v, "prompt"));
+            .and_then(|v| self.prompt(v, "prompt"));
         let interruptible = self.optional(table.get("interruptible"), true, |r, v| {
             r.boolean(v, "interruptible")
         });
         let retries = self.optional(table.get("retries"), 2, |r, v| r.count(v, "retries"));
-        let invalid = self.optional(table.get("invalid"), Vec::new(), |r, v| {
-            r.sounds(v, "invalid")
-        });
+        let invalid = self.optional(table.get(notice), Vec::new(), |r, v| r.prompt(v, notice));
         let no_input = self.optional(table.get("no_input"), Vec::new(), |r, v| {
-            r.sounds(v, "no_input")
+            r.prompt(v, "no_input")
         });
         let on_failure = self
             .required(table, span, what, "on_failure")
@@ -650,7 +800,7 @@ impl Reader<'_> {
         let allowed = [&PROMPTING_KEYS[..], &["options", "timeout"]].concat();
         let table = self.table(value, "menu", &allowed)?;
         let span = value.span();
-        let prompting = self.prompting(table, span.clone(), "menu");
+        let prompting = self.prompting(table, span.clone(), "menu", "invalid");
         let options = self
             .required(table, span, "menu", "options")
             .and_then(|v| self.options(v));
@@ -712,13 +862,33 @@ impl Reader<'_> {
         .concat();
         let table = self.table(value, "collect", &allowed)?;
         let span = value.span();
-        let prompting = self.prompting(table, span.clone(), "collect");
+        let prompting = self.prompting(table, span.clone(), "collect", "invalid");
         let var = self
             .required(table, span.clone(), "collect", "var")
             .and_then(|v| {
                 let name = self.string(v, "var")?;
                 self.variable(&name, v.span())
             });
+        let entry = self.digit_entry(table, span.clone());
+        let first_digit_timeout = self.optional(
+            table.get("first_digit_timeout"),
+            Duration::from_secs(5),
+            |r, v| r.duration(v, "first_digit_timeout"),
+        );
+        let next = self
+            .required(table, span, "collect", "next")
+            .and_then(|v| self.target(v, "next"));
+        Some(Collect {
+            prompting: prompting?,
+            var: var?,
+            entry: entry?,
+            first_digit_timeout: first_digit_timeout?,
+            next: next?,
+        })
+    }
+
+    /// `min`, `max`, `terminator` and `inter_digit_timeout` of a digit entry.
+    fn digit_entry(&mut self, table: &DeTable<'_>, span: Span) -> Option<DigitEntry> {
         let min = self.optional(table.get("min"), 1, |r, v| r.count(v, "min"));
         let max = self.optional(table.get("max"), 20, |r, v| r.count(v, "max"));
         if let (Some(min), Some(max)) = (min, max) {
@@ -737,29 +907,392 @@ impl Reader<'_> {
             }
             r.dtmf_key(&text, v.span(), "terminator").map(Some)
         });
-        let first_digit_timeout = self.optional(
-            table.get("first_digit_timeout"),
-            Duration::from_secs(5),
-            |r, v| r.duration(v, "first_digit_timeout"),
-        );
         let inter_digit_timeout = self.optional(
             table.get("inter_digit_timeout"),
             Duration::from_secs(3),
             |r, v| r.duration(v, "inter_digit_timeout"),
         );
-        let next = self
-            .required(table, span, "collect", "next")
-            .and_then(|v| self.target(v, "next"));
-        Some(Collect {
-            prompting: prompting?,
-            var: var?,
+        Some(DigitEntry {
             min: usize::try_from(min?).ok()?,
             max: usize::try_from(max?).ok()?,
             terminator: terminator?,
-            first_digit_timeout: first_digit_timeout?,
             inter_digit_timeout: inter_digit_timeout?,
+        })
+    }
+
+    fn listen(&mut self, value: &Value<'_>) -> Option<Listen> {
+        let table = self.table(value, "listen", &LISTEN_KEYS)?;
+        let span = value.span();
+        let prompting = self.prompting(table, span.clone(), "listen", "no_match");
+        let expect = self.optional(table.get("expect"), "phrase", Self::expect);
+        if let Some(expect) = expect {
+            for (key, only) in EXPECT_ONLY_KEYS {
+                if let Some((k, _)) = table.get_key_value(key).filter(|_| only != expect) {
+                    self.error(k.span(), format!("`{key}` is only for expect = \"{only}\""));
+                }
+            }
+        }
+        let speech = self.optional(table.get("speech"), true, |r, v| r.boolean(v, "speech"));
+        let digits = self.optional(table.get("digits"), None, |r, v| {
+            r.boolean(v, "digits").map(Some)
+        });
+        let end_silence = self.optional(table.get("end_silence"), None, |r, v| {
+            r.duration(v, "end_silence").map(Some)
+        });
+        let timeout = self.optional(table.get("timeout"), Duration::from_secs(5), |r, v| {
+            r.duration(v, "timeout")
+        });
+        let max_speech = self.optional(table.get("max_speech"), Duration::from_secs(15), |r, v| {
+            r.duration(v, "max_speech")
+        });
+        let min_confidence = self.optional(table.get("min_confidence"), 0.0, Self::confidence);
+        let var = self.optional(table.get("var"), None, |r, v| {
+            let name = r.string(v, "var")?;
+            r.variable(&name, v.span()).map(Some)
+        });
+        let on_overload = self.optional(table.get("on_overload"), None, |r, v| {
+            r.target(v, "on_overload").map(Some)
+        });
+        let without_var = matches!(var, Some(None));
+        let (expect, hints) = match expect {
+            Some("phrase") => {
+                self.phrase_answers(table, span.clone(), speech != Some(false), without_var)
+            }
+            Some("yes_no") => (
+                self.yes_no_answers(table, span.clone()),
+                vec!["yes".into(), "no".into()],
+            ),
+            Some(_) => {
+                if without_var {
+                    self.error(
+                        span.clone(),
+                        "expect = \"digits\" needs `var`, to keep the digits",
+                    );
+                }
+                let entry = self.digit_entry(table, span.clone());
+                let next = self
+                    .required(table, span.clone(), "listen", "next")
+                    .and_then(|v| self.target(v, "next"));
+                let expect = entry
+                    .zip(next)
+                    .map(|(entry, next)| Expect::Digits { entry, next });
+                (expect, Vec::new())
+            }
+            None => {
+                // Which keys lead where depends on `expect`, so reachability cannot be judged.
+                self.graph.incomplete = true;
+                (None, Vec::new())
+            }
+        };
+        // Keys answer by default wherever they can.
+        let digits = match (&expect, digits) {
+            (Some(expect), Some(Some(explicit))) => self.check_digits(table, expect, explicit),
+            (Some(expect), Some(None)) => Some(
+                keyed(expect) || matches!(expect, Expect::YesNo { .. } | Expect::Digits { .. }),
+            ),
+            _ => None,
+        };
+        if let (Some(false), Some(false)) = (speech, digits) {
+            let at = table.get("speech").map_or(span, |v| v.span());
+            self.error(
+                at,
+                "with `speech = false` and no keys, the step cannot hear an answer",
+            );
+        }
+        Some(Listen {
+            prompting: prompting?,
+            speech: speech?,
+            digits: digits?,
+            expect: expect?,
+            end_silence: end_silence?,
+            timeout: timeout?,
+            max_speech: max_speech?,
+            min_confidence: min_confidence?,
+            var: var?,
+            on_overload: on_overload?,
+            hints,
+        })
+    }
+
+    /// `expect = "phrase"`, `"yes_no"` or `"digits"`.
+    fn expect(&mut self, value: &Value<'_>) -> Option<&'static str> {
+        let text = self.string(value, "expect")?;
+        let found = EXPECTS.iter().find(|e| **e == text).copied();
+        if found.is_none() {
+            let hint = suggestion(&text, EXPECTS.iter().copied());
+            self.error(
+                value.span(),
+                format!("unknown expect `{text}`; use phrase, yes_no or digits{hint}"),
+            );
+        }
+        found
+    }
+
+    /// A number from 0 to 1.
+    fn confidence(&mut self, value: &Value<'_>) -> Option<f32> {
+        let number = match value.get_ref() {
+            DeValue::Float(f) => f.as_str().parse::<f64>().ok(),
+            DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
+                .ok()
+                .map(|i| i as f64),
+            _ => None,
+        };
+        let Some(number) = number else {
+            self.type_error(value, "min_confidence", "a number from 0 to 1");
+            return None;
+        };
+        if !(0.0..=1.0).contains(&number) {
+            self.error(
+                value.span(),
+                format!("`min_confidence` must be from 0 to 1, found {number}"),
+            );
+            return None;
+        }
+        Some(number as f32)
+    }
+
+    /// The answers of `expect = "phrase"`: options, or any text (`next` and `var`), with hints.
+    fn phrase_answers(
+        &mut self,
+        table: &DeTable<'_>,
+        span: Span,
+        speech: bool,
+        without_var: bool,
+    ) -> (Option<Expect>, Vec<String>) {
+        let options = table.get("options").map(|v| self.listen_options(v, speech));
+        let next = table
+            .get_key_value("next")
+            .map(|(k, v)| (k.span(), self.target(v, "next")));
+        match (options, next) {
+            (Some(options), None) => match options {
+                Some((options, hints)) => (Some(Expect::Options(options)), hints),
+                None => (None, Vec::new()),
+            },
+            (None, Some((_, next))) => {
+                if without_var {
+                    self.error(
+                        span,
+                        "a `listen` without options needs `var`, to keep what the caller said",
+                    );
+                }
+                (next.map(|next| Expect::Text { next }), Vec::new())
+            }
+            (Some(_), Some((next_key, _))) => {
+                self.error(
+                    next_key,
+                    "`next` is for a `listen` without options; each option names its own `next`",
+                );
+                (None, Vec::new())
+            }
+            (None, None) => {
+                self.error(
+                    span,
+                    "`listen` needs `options`, or `next` and `var` to take any answer",
+                );
+                (None, Vec::new())
+            }
+        }
+    }
+
+    /// The answers of `expect = "yes_no"`: `yes` and `no`, either falling back to `next`.
+    fn yes_no_answers(&mut self, table: &DeTable<'_>, span: Span) -> Option<Expect> {
+        let yes = table.get("yes").map(|v| self.target(v, "yes"));
+        let no = table.get("no").map(|v| self.target(v, "no"));
+        let next = table
+            .get_key_value("next")
+            .map(|(k, v)| (k.span(), self.target(v, "next")));
+        if let (Some(_), Some(_), Some((next_key, _))) = (&yes, &no, &next) {
+            self.error(
+                next_key.clone(),
+                "`next` is not used: `yes` and `no` are both given",
+            );
+            return None;
+        }
+        let next = next.map(|(_, next)| next);
+        match (yes.or(next.clone()), no.or(next)) {
+            (Some(yes), Some(no)) => Some(Expect::YesNo { yes: yes?, no: no? }),
+            _ => {
+                self.error(
+                    span,
+                    "expect = \"yes_no\" needs `yes` and `no`, or `next` for both",
+                );
+                None
+            }
+        }
+    }
+
+    /// Checks an explicit `digits` setting against the answers; the setting when it fits.
+    fn check_digits(&mut self, table: &DeTable<'_>, expect: &Expect, digits: bool) -> Option<bool> {
+        let at = table.get("digits").map(|v| v.span()).unwrap_or_default();
+        let choosing = matches!(expect, Expect::Options(_) | Expect::Text { .. });
+        if digits && choosing && !keyed(expect) {
+            self.error(at, "`digits = true`, but no option has a `key`");
+            return None;
+        }
+        if !digits && keyed(expect) {
+            self.error(
+                at,
+                "`digits = false`, but options have a `key`; remove one or the other",
+            );
+            return None;
+        }
+        Some(digits)
+    }
+
+    /// The options of a listen step, keyed by name, and the phrases to give as hints.
+    fn listen_options(
+        &mut self,
+        value: &Value<'_>,
+        speech: bool,
+    ) -> Option<(Vec<ListenOption>, Vec<String>)> {
+        let DeValue::Table(table) = value.get_ref() else {
+            self.type_error(value, "options", "a table of [….options.NAME] tables");
+            return None;
+        };
+        if table.is_empty() {
+            self.error(value.span(), "`options` is empty; add at least one option");
+            return None;
+        }
+        // In file order, so hints and ties read as the administrator wrote them.
+        let mut items: Vec<_> = table.iter().collect();
+        items.sort_by_key(|(name, _)| name.span().start);
+        let mut options = Some(Vec::new());
+        let mut seen = Seen::default();
+        for (name, item) in items {
+            let option = self.listen_option(name, item, speech, &mut seen);
+            options = options.zip(option).map(|(mut options, option)| {
+                options.push(option);
+                options
+            });
+        }
+        Some((options?, seen.hints))
+    }
+
+    fn listen_option(
+        &mut self,
+        name: &Key<'_>,
+        item: &Value<'_>,
+        speech: bool,
+        seen: &mut Seen,
+    ) -> Option<ListenOption> {
+        let option = name.get_ref().to_string();
+        let named = is_node_name(&option);
+        if !named {
+            self.error(
+                name.span(),
+                "option names take letters, digits, _ and - only",
+            );
+        }
+        let what = format!("option `{option}`");
+        let path = format!("options.{option}");
+        let table = self.table(item, &path, &["phrases", "keywords", "key", "next"])?;
+        let mut phrases = Some(Vec::new());
+        for (list, one_word) in [("phrases", false), ("keywords", true)] {
+            let Some(value) = table.get(list) else {
+                continue;
+            };
+            for (text, span) in self.string_list(value, list).unwrap_or_default() {
+                let phrase = self.phrase(&option, &text, span, one_word, seen);
+                phrases = phrases.zip(phrase).map(|(mut phrases, phrase)| {
+                    phrases.push(phrase);
+                    phrases
+                });
+            }
+        }
+        let key = table.get("key").and_then(|v| {
+            let text = self.string(v, "key")?;
+            let key = self.dtmf_key(&text, v.span(), "key")?;
+            match seen.keys.insert(key, option.clone()) {
+                Some(other) => {
+                    self.error(
+                        v.span(),
+                        format!("key `{key}` already chooses option `{other}`"),
+                    );
+                    None
+                }
+                None => Some(key),
+            }
+        });
+        let has_key = table.contains_key("key");
+        if !has_key && !table.contains_key("phrases") && !table.contains_key("keywords") {
+            self.error(
+                name.span(),
+                format!("{what} needs `phrases`, `keywords` or a `key`"),
+            );
+        } else if !has_key && !speech {
+            self.error(
+                name.span(),
+                format!("{what} has no `key`, but `speech = false`"),
+            );
+        }
+        let next = self
+            .required(table, item.span(), &path, "next")
+            .and_then(|v| self.target(v, "next"));
+        let key = if has_key { Some(key?) } else { None };
+        Some(ListenOption {
+            name: named.then_some(option)?,
+            phrases: phrases?,
+            key,
             next: next?,
         })
+    }
+
+    /// One phrase or keyword of `option`, as stemmed words; each may belong to one option only.
+    fn phrase(
+        &mut self,
+        option: &str,
+        text: &str,
+        span: Span,
+        one_word: bool,
+        seen: &mut Seen,
+    ) -> Option<Vec<String>> {
+        let phrase = stemmed_words(text);
+        if phrase.is_empty() {
+            self.error(span, format!("phrase `{text}` has no words"));
+            return None;
+        }
+        if one_word && words(text).len() > 1 {
+            self.error(
+                span,
+                format!("keyword `{text}` must be one word; put longer ones under `phrases`"),
+            );
+            return None;
+        }
+        match seen.phrases.get(&phrase) {
+            Some(other) if other != option => {
+                self.error(
+                    span,
+                    format!("`{text}` is also an answer of option `{other}`; callers saying it could not be told apart"),
+                );
+                return None;
+            }
+            Some(_) => {}
+            None => {
+                seen.phrases.insert(phrase.clone(), option.to_string());
+                seen.hints.push(text.to_string());
+            }
+        }
+        Some(phrase)
+    }
+
+    /// A non-empty list of strings, each with its place.
+    fn string_list(&mut self, value: &Value<'_>, key: &str) -> Option<Vec<(String, Span)>> {
+        let items = match value.get_ref() {
+            DeValue::Array(items) if !items.is_empty() => items,
+            _ => {
+                self.type_error(value, key, "a non-empty list of strings");
+                return None;
+            }
+        };
+        let mut all = Some(Vec::new());
+        for item in items.iter() {
+            let text = self.string(item, key);
+            all = all.zip(text).map(|(mut all, text)| {
+                all.push((text, item.span()));
+                all
+            });
+        }
+        all
     }
 
     fn set(&mut self, value: &Value<'_>) -> Option<Set> {
@@ -824,16 +1357,21 @@ impl Reader<'_> {
             // Numbers and booleans hold no placeholders.
             return Some(Template::literal(text));
         }
-        match Template::parse(&text) {
+        self.template_text(value, &text, key)
+    }
+
+    /// Parses `text`, the string `value`, as a template and records the variables it reads.
+    fn template_text(&mut self, value: &Value<'_>, text: &str, key: &str) -> Option<Template> {
+        match Template::parse(text) {
             Ok(template) => {
                 for (name, offset) in template.variables() {
-                    let at = self.inside(value, &text, offset);
+                    let at = self.inside(value, text, offset);
                     self.graph.used.push((name.to_string(), at, self.context()));
                 }
                 Some(template)
             }
             Err(e) => {
-                let at = self.inside(value, &text, e.offset);
+                let at = self.inside(value, text, e.offset);
                 self.error(at, format!("`{key}`: {}", e.message));
                 None
             }
@@ -977,18 +1515,18 @@ impl Reader<'_> {
         let default_reason = "completed".to_string();
         match value.get_ref() {
             DeValue::Boolean(true) => Some(Hangup {
-                sounds: Vec::new(),
+                prompt: Vec::new(),
                 reason: default_reason,
             }),
             DeValue::Table(_) => {
                 let table = self.table(value, "hangup", &["sound", "reason"])?;
-                let sounds =
-                    self.optional(table.get("sound"), Vec::new(), |r, v| r.sounds(v, "sound"));
+                let prompt =
+                    self.optional(table.get("sound"), Vec::new(), |r, v| r.prompt(v, "sound"));
                 let reason = self.optional(table.get("reason"), default_reason, |r, v| {
                     r.string(v, "reason")
                 });
                 Some(Hangup {
-                    sounds: sounds?,
+                    prompt: prompt?,
                     reason: reason?,
                 })
             }

@@ -1,4 +1,6 @@
-//! Text with `${var}` placeholders, used by `set` nodes.
+//! Text with `${var}` placeholders, used by `set` nodes and spoken prompts.
+//!
+//! A placeholder may name a filter after `|`: `${order_number|spell}` gives `4 5 1 2`.
 
 use std::collections::BTreeMap;
 
@@ -11,8 +13,37 @@ pub(crate) struct Template {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
     Text(String),
-    /// A variable and the byte offset of its name in the source string.
-    Var(String, usize),
+    /// A variable, the byte offset of its name in the source string, and its filter.
+    Var(String, usize, Option<Filter>),
+}
+
+/// A change applied to a variable's value as it is inserted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Filter {
+    /// One character at a time, separated by spaces, so speech says "4 5 1 2", not "four thousand …".
+    Spell,
+}
+
+impl Filter {
+    const NAMES: [&str; 1] = ["spell"];
+
+    fn parse(name: &str) -> Option<Self> {
+        match name {
+            "spell" => Some(Filter::Spell),
+            _ => None,
+        }
+    }
+
+    fn apply(self, value: &str) -> String {
+        match self {
+            Filter::Spell => value
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .map(String::from)
+                .collect::<Vec<_>>()
+                .join(" "),
+        }
+    }
 }
 
 /// A problem in a template, at a byte offset of the source string.
@@ -39,7 +70,7 @@ impl Template {
         }
     }
 
-    /// Parses `source`; `$${` stands for a literal `${`.
+    /// Parses `source`; `$${` stands for a literal `${`; `${name|filter}` applies a filter.
     pub(crate) fn parse(source: &str) -> Result<Self, TemplateError> {
         let mut parts = Vec::new();
         let mut text = String::new();
@@ -59,6 +90,23 @@ impl Template {
                     });
                 };
                 let inside = &tail[..end];
+                let (inside, filter) = match inside.split_once('|') {
+                    Some((name, filter)) => {
+                        let filter_offset = name_offset + name.len() + 1;
+                        let filter_name = filter.trim();
+                        let Some(filter) = Filter::parse(filter_name) else {
+                            return Err(TemplateError {
+                                offset: filter_offset + filter.len() - filter.trim_start().len(),
+                                message: format!(
+                                    "unknown filter `{filter_name}`; known filters: {}",
+                                    Filter::NAMES.join(", ")
+                                ),
+                            });
+                        };
+                        (name, Some(filter))
+                    }
+                    None => (inside, None),
+                };
                 let name = inside.trim();
                 let name_offset = name_offset + inside.len() - inside.trim_start().len();
                 if !is_variable_name(name) {
@@ -72,7 +120,7 @@ impl Template {
                 if !text.is_empty() {
                     parts.push(Part::Text(std::mem::take(&mut text)));
                 }
-                parts.push(Part::Var(name.to_string(), name_offset));
+                parts.push(Part::Var(name.to_string(), name_offset, filter));
                 rest = &tail[end + 1..];
             } else {
                 text.push('$');
@@ -89,20 +137,27 @@ impl Template {
     /// The variables used, with the byte offset of each name in the source.
     pub(crate) fn variables(&self) -> impl Iterator<Item = (&str, usize)> {
         self.parts.iter().filter_map(|part| match part {
-            Part::Var(name, offset) => Some((name.as_str(), *offset)),
+            Part::Var(name, offset, _) => Some((name.as_str(), *offset)),
             Part::Text(_) => None,
         })
     }
 
     /// The text with each placeholder replaced by the variable's value (empty when unset).
     pub(crate) fn render(&self, vars: &BTreeMap<String, String>) -> String {
-        self.parts
-            .iter()
-            .map(|part| match part {
-                Part::Text(text) => text.as_str(),
-                Part::Var(name, _) => vars.get(name).map_or("", String::as_str),
-            })
-            .collect()
+        let mut rendered = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(text) => rendered.push_str(text),
+                Part::Var(name, _, filter) => {
+                    let value = vars.get(name).map_or("", String::as_str);
+                    match filter {
+                        Some(filter) => rendered.push_str(&filter.apply(value)),
+                        None => rendered.push_str(value),
+                    }
+                }
+            }
+        }
+        rendered
     }
 }
 
@@ -127,6 +182,20 @@ mod tests {
             "order 1234 costs $5, you${x}"
         );
         assert_eq!(t.render(&vars(&[])), "order  costs $5, ${x}");
+    }
+
+    #[test]
+    fn spell_separates_characters() {
+        let t = Template::parse("I heard ${ order | spell }.").unwrap();
+        assert_eq!(t.variables().collect::<Vec<_>>(), vec![("order", 11)]);
+        assert_eq!(t.render(&vars(&[("order", "45 12")])), "I heard 4 5 1 2.");
+        assert_eq!(t.render(&vars(&[])), "I heard .");
+        let e = Template::parse("${order|shout}").unwrap_err();
+        assert_eq!(e.offset, 8);
+        assert!(
+            e.message
+                .contains("unknown filter `shout`; known filters: spell")
+        );
     }
 
     #[test]

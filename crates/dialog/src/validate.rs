@@ -13,7 +13,7 @@ pub(crate) struct Graph {
     /// The `start` node and where it is named.
     pub(crate) start: Option<(String, Span)>,
     pub(crate) nodes: BTreeMap<String, GraphNode>,
-    /// Variables given a value somewhere: `[vars]`, `set` or `collect`.
+    /// Variables given a value somewhere: `[vars]`, `set`, `collect` or `listen`.
     pub(crate) declared: BTreeSet<String>,
     /// Variables read by conditions and templates: name, place, and the node for messages.
     pub(crate) used: Vec<(String, Span, String)>,
@@ -47,7 +47,7 @@ fn distance(a: &str, b: &str) -> usize {
 }
 
 /// The known name closest to a misspelt `name`, if one is close enough to be meant.
-fn closest<'a>(name: &str, known: impl Iterator<Item = &'a String>) -> Option<&'a String> {
+fn closest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     known
         .map(|k| (distance(name, k), k))
         .filter(|(d, k)| *d * 3 <= k.len())
@@ -55,7 +55,8 @@ fn closest<'a>(name: &str, known: impl Iterator<Item = &'a String>) -> Option<&'
         .map(|(_, k)| k)
 }
 
-fn suggestion<'a>(name: &str, known: impl Iterator<Item = &'a String>) -> String {
+/// "; did you mean `x`?" when a known name is close to `name`, else nothing.
+pub(crate) fn suggestion<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> String {
     closest(name, known)
         .map(|k| format!("; did you mean `{k}`?"))
         .unwrap_or_default()
@@ -82,7 +83,7 @@ impl Graph {
             }));
         for (context, target, span) in references {
             if !self.nodes.contains_key(target) {
-                let hint = suggestion(target, self.nodes.keys());
+                let hint = suggestion(target, self.nodes.keys().map(String::as_str));
                 diag.error(
                     span.clone(),
                     format!("{context}: there is no node `{target}`{hint}"),
@@ -105,11 +106,11 @@ impl Graph {
                 // A misspelt reference (reported already) counts as reaching the node
                 // it was meant for, so one typo does not also orphan that node.
                 let reached = match self.nodes.get_key_value(target) {
-                    Some((name, _)) => Some(name),
-                    None => closest(target, self.nodes.keys()),
+                    Some((name, _)) => Some(name.as_str()),
+                    None => closest(target, self.nodes.keys().map(String::as_str)),
                 };
                 if let Some(reached) = reached
-                    && seen.insert(reached.as_str())
+                    && seen.insert(reached)
                 {
                     todo.push(reached);
                 }
@@ -170,11 +171,11 @@ impl Graph {
     fn check_variables(&self, diag: &mut Diagnostics<'_>) {
         for (name, span, context) in &self.used {
             if !self.declared.contains(name) {
-                let hint = suggestion(name, self.declared.iter());
+                let hint = suggestion(name, self.declared.iter().map(String::as_str));
                 diag.error(
                     span.clone(),
                     format!(
-                        "{context}: unknown variable `{name}`{hint} (give it a default under [vars], or set it with `set` or `collect`; quote text: '{name}')"
+                        "{context}: unknown variable `{name}`{hint} (give it a default under [vars], or set it with `set`, `collect` or `listen`; quote text: '{name}')"
                     ),
                 );
             }

@@ -493,3 +493,364 @@ fn load_reports_an_unreadable_file() {
             .starts_with("/nonexistent/plan.toml:1:1: cannot read the dialplan")
     );
 }
+
+/// A dialplan whose start node is a listen step with `body`, plus nodes `a` and `b`.
+fn listen_plan(body: &str) -> String {
+    format!(
+        "name = \"t\"\nstart = \"l\"\n[vars]\nx = \"\"\n[nodes.a]\nhangup = true\n[nodes.b]\nhangup = true\n[nodes.l.listen]\nprompt = {{ say = \"Hello?\" }}\non_failure = \"a\"\non_overload = \"b\"\n{body}"
+    )
+}
+
+/// The first line of a listen step's body in [`listen_plan`].
+const BODY: usize = 13;
+
+#[test]
+fn a_listen_plan_loads() {
+    let body = r#"timeout = "6s"
+end_silence = "700ms"
+max_speech = "20s"
+min_confidence = 0.4
+var = "x"
+[nodes.l.listen.options.yes]
+phrases = ["order status"]
+keywords = ["order"]
+key = "1"
+next = "a"
+[nodes.l.listen.options.no]
+key = "2"
+next = "b"
+"#;
+    parse(&listen_plan(body)).unwrap();
+}
+
+#[test]
+fn unknown_expect_suggests_the_closest() {
+    let (column, _) = one_error(
+        &listen_plan("expect = \"yesno\"\nnext = \"a\"\n"),
+        BODY,
+        "unknown expect `yesno`; use phrase, yes_no or digits; did you mean `yes_no`?",
+    );
+    assert_eq!(column, 10);
+}
+
+#[test]
+fn option_without_phrases_keywords_or_key() {
+    let body = "[nodes.l.listen.options.agent]\nnext = \"a\"\n";
+    let (column, _) = one_error(
+        &listen_plan(body),
+        BODY,
+        "option `agent` needs `phrases`, `keywords` or a `key`",
+    );
+    assert_eq!(column, 25);
+}
+
+#[test]
+fn a_key_chooses_one_option_only() {
+    let body = r#"options.one = { key = "1", next = "a" }
+options.two = { key = "1", next = "b" }
+"#;
+    let (column, _) = one_error(
+        &listen_plan(body),
+        BODY + 1,
+        "key `1` already chooses option `one`",
+    );
+    assert_eq!(column, 23);
+}
+
+#[test]
+fn a_phrase_belongs_to_one_option_only() {
+    let body = r#"options.one = { phrases = ["my orders"], next = "a" }
+options.two = { phrases = ["bills", "My order!"], next = "b" }
+"#;
+    let (column, _) = one_error(
+        &listen_plan(body),
+        BODY + 1,
+        "`My order!` is also an answer of option `one`; callers saying it could not be told apart",
+    );
+    assert_eq!(column, 37);
+}
+
+#[test]
+fn phrases_need_words_and_keywords_one_word() {
+    let body = r#"options.one = { phrases = ["?!"], keywords = ["track parcel"], next = "a" }
+options.two = { phrases = [], next = "b" }
+options.three = { phrases = "billing", next = "b" }
+"#;
+    let all = errors(&listen_plan(body));
+    assert_eq!(all.len(), 4, "{all:#?}");
+    assert!(all[0].2.contains("phrase `?!` has no words"), "{all:#?}");
+    assert!(all[1].2.contains("keyword `track parcel` must be one word"));
+    assert_eq!(all[2].0, BODY + 1);
+    assert!(
+        all[2]
+            .2
+            .contains("`phrases` must be a non-empty list of strings")
+    );
+    assert!(
+        all[3]
+            .2
+            .contains("`phrases` must be a non-empty list of strings")
+    );
+}
+
+#[test]
+fn option_names_and_empty_options() {
+    let body = "options.\"to agent\" = { key = \"0\", next = \"a\" }\n";
+    one_error(
+        &listen_plan(body),
+        BODY,
+        "option names take letters, digits, _ and - only",
+    );
+    one_error(&listen_plan("options = {}\n"), BODY, "`options` is empty");
+    one_error(
+        &listen_plan("options = [\"agent\"]\n"),
+        BODY,
+        "`options` must be a table of [….options.NAME] tables",
+    );
+    let (column, _) = one_error(
+        &listen_plan("options.agent = { phrase = \"agent\", key = \"0\", next = \"a\" }\n"),
+        BODY,
+        "unknown key `phrase` in `options.agent`; expected one of: phrases, keywords, key, next",
+    );
+    assert_eq!(column, 19);
+    one_error(
+        &listen_plan("options.agent = { key = \"0\" }\n"),
+        BODY,
+        "`options.agent` needs `next`",
+    );
+}
+
+#[test]
+fn bad_listen_durations() {
+    let body =
+        "timeout = \"6\"\nend_silence = \"0ms\"\nmax_speech = \"1h\"\nvar = \"x\"\nnext = \"a\"\n";
+    let all = errors(&listen_plan(body));
+    let lines: Vec<usize> = all.iter().map(|e| e.0).collect();
+    assert_eq!(lines, [BODY, BODY + 1, BODY + 2], "{all:#?}");
+    assert!(all[0].2.contains("`timeout`: bad duration `6`"));
+    assert!(
+        all[1]
+            .2
+            .contains("`end_silence`: duration `0ms` must be more than zero")
+    );
+    assert!(all[2].2.contains("`max_speech`: bad duration `1h`"));
+}
+
+#[test]
+fn min_confidence_from_0_to_1() {
+    let plan = |value: &str| {
+        listen_plan(&format!(
+            "min_confidence = {value}\nvar = \"x\"\nnext = \"a\"\n"
+        ))
+    };
+    one_error(
+        &plan("1.5"),
+        BODY,
+        "`min_confidence` must be from 0 to 1, found 1.5",
+    );
+    one_error(&plan("-1"), BODY, "found -1");
+    one_error(
+        &plan("\"high\""),
+        BODY,
+        "`min_confidence` must be a number from 0 to 1, found a string",
+    );
+    assert!(parse(&plan("1")).is_ok());
+}
+
+#[test]
+fn keys_of_another_expect() {
+    let body = "expect = \"yes_no\"\nyes = \"a\"\nno = \"b\"\nmin = 4\noptions.x = { key = \"1\", next = \"a\" }\n";
+    let all = errors(&listen_plan(body));
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert_eq!(all[0].0, BODY + 3);
+    assert!(all[0].2.contains("`min` is only for expect = \"digits\""));
+    assert!(
+        all[1]
+            .2
+            .contains("`options` is only for expect = \"phrase\"")
+    );
+    one_error(
+        &listen_plan("yes = \"a\"\nvar = \"x\"\nnext = \"a\"\n"),
+        BODY,
+        "`yes` is only for expect = \"yes_no\"",
+    );
+}
+
+#[test]
+fn phrase_answers_need_options_or_next_and_var() {
+    one_error(
+        &listen_plan(""),
+        9,
+        "`listen` needs `options`, or `next` and `var` to take any answer",
+    );
+    one_error(
+        &listen_plan("next = \"a\"\n"),
+        9,
+        "a `listen` without options needs `var`, to keep what the caller said",
+    );
+    let body = "next = \"a\"\noptions.x = { key = \"1\", next = \"b\" }\n";
+    one_error(
+        &listen_plan(body),
+        BODY,
+        "`next` is for a `listen` without options; each option names its own `next`",
+    );
+}
+
+#[test]
+fn yes_no_needs_both_answers() {
+    one_error(
+        &listen_plan("expect = \"yes_no\"\nyes = \"a\"\n"),
+        9,
+        "expect = \"yes_no\" needs `yes` and `no`, or `next` for both",
+    );
+    one_error(
+        &listen_plan("expect = \"yes_no\"\nyes = \"a\"\nno = \"b\"\nnext = \"a\"\n"),
+        BODY + 3,
+        "`next` is not used: `yes` and `no` are both given",
+    );
+    assert!(
+        parse(&listen_plan(
+            "expect = \"yes_no\"\nyes = \"a\"\nnext = \"b\"\n"
+        ))
+        .is_ok()
+    );
+}
+
+#[test]
+fn digits_need_var_and_next_and_sane_lengths() {
+    let all = errors(&listen_plan("expect = \"digits\"\nmin = 5\nmax = 4\n"));
+    assert_eq!(all.len(), 3, "{all:#?}");
+    assert!(all[0].2.contains("expect = \"digits\" needs `var`"));
+    assert!(all[1].2.contains("`listen` needs `next`"));
+    assert_eq!(all[2].0, BODY + 1);
+    assert!(all[2].2.contains("`min` (5) is more than `max` (4)"));
+}
+
+#[test]
+fn a_step_must_hear_something() {
+    one_error(
+        &listen_plan("speech = false\nvar = \"x\"\nnext = \"a\"\n"),
+        BODY,
+        "with `speech = false` and no keys, the step cannot hear an answer",
+    );
+    let body = "speech = false\noptions.one = { key = \"1\", next = \"a\" }\noptions.two = { phrases = [\"two\"], next = \"b\" }\n";
+    let (column, _) = one_error(
+        &listen_plan(body),
+        BODY + 2,
+        "option `two` has no `key`, but `speech = false`",
+    );
+    assert_eq!(column, 9);
+}
+
+#[test]
+fn digits_setting_must_fit_the_options() {
+    one_error(
+        &listen_plan("digits = true\noptions.one = { phrases = [\"one\"], next = \"a\" }\n"),
+        BODY,
+        "`digits = true`, but no option has a `key`",
+    );
+    one_error(
+        &listen_plan("digits = false\noptions.one = { key = \"1\", next = \"a\" }\n"),
+        BODY,
+        "`digits = false`, but options have a `key`",
+    );
+}
+
+#[test]
+fn spoken_text_is_checked() {
+    let text = r#"name = "t"
+start = "s"
+[vars]
+order = ""
+[nodes.s]
+say = { text = "Order ${ordr}", next = "p" }
+[nodes.p]
+play = { sound = ["welcome", { say = "${order|shout}" }], next = "q" }
+[nodes.q]
+say = { text = "  ", next = "f" }
+[nodes.e]
+hangup = { sound = { sey = "Bye" } }
+[nodes.f]
+play = { sound = {}, next = "e" }
+"#;
+    let all = errors(text);
+    assert_eq!(all.len(), 5, "{all:#?}");
+    assert_eq!((all[0].0, all[0].1), (6, 25));
+    assert!(
+        all[0]
+            .2
+            .contains("unknown variable `ordr`; did you mean `order`?")
+    );
+    assert_eq!((all[1].0, all[1].1), (8, 47));
+    assert!(
+        all[1]
+            .2
+            .contains("`say`: unknown filter `shout`; known filters: spell")
+    );
+    assert_eq!(all[2].0, 10);
+    assert!(
+        all[2]
+            .2
+            .contains("`text` is empty; write the text to speak")
+    );
+    assert_eq!(all[3].0, 12);
+    assert!(
+        all[3]
+            .2
+            .contains("unknown key `sey` in `sound`; expected one of: say")
+    );
+}
+
+#[test]
+fn prompt_items_must_be_sounds_or_say_tables() {
+    let text = r#"name = "t"
+start = "a"
+[nodes.a]
+play = { sound = ["welcome", 5], next = "b" }
+[nodes.b]
+hangup = { sound = 5 }
+"#;
+    let all = errors(text);
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert!(
+        all[0]
+            .2
+            .contains("`sound` must be a sound name or { say = \"…\" }, found an integer")
+    );
+    assert!(
+        all[1]
+            .2
+            .contains("`sound` must be a sound name, { say = \"…\" }, or a non-empty list of them")
+    );
+}
+
+#[test]
+fn transcribe_settings() {
+    let text = r#"name = "t"
+start = "a"
+transcribe = "yes"
+[nodes.a]
+transcribe = { enabled = true }
+[nodes.b]
+transcribe = { enabled = "on", next = "a" }
+"#;
+    // Where `a` leads is unknown, so whether `b` is reached is not judged.
+    let all = errors(text);
+    let lines: Vec<usize> = all.iter().map(|e| e.0).collect();
+    assert_eq!(lines, [3, 5, 7], "{all:#?}");
+    assert!(all[0].2.contains("`transcribe` must be true or false"));
+    assert!(all[1].2.contains("`transcribe` needs `next`"));
+    assert!(all[2].2.contains("`enabled` must be true or false"));
+}
+
+#[test]
+fn transcribe_steps_loop_like_goto() {
+    let text = r#"name = "t"
+start = "a"
+[nodes.a]
+transcribe = { enabled = true, next = "b" }
+[nodes.b]
+goto = "a"
+"#;
+    one_error(text, 3, "nodes `a` → `b` → `a` loop forever");
+}

@@ -1,4 +1,4 @@
-//! The shipped example, dialplans/hotline.toml, against the real prompts in sounds/.
+//! The shipped speech example, dialplans/hotline.toml, against the real prompts in sounds/.
 
 #[path = "support/call.rs"]
 mod call;
@@ -7,8 +7,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use call::{Call, nodes, utc};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use sb_dialog::Dialplan;
+
+const MAIN_MENU: &str =
+    r#"play "How can I help? You can say order status, billing, or agent. Or press 1, 2 or 0.""#;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -20,169 +23,195 @@ fn hotline() -> Dialplan {
         .unwrap_or_else(|e| panic!("hotline.toml does not load:\n{e}"))
 }
 
-/// A hotline call at `wall`, greeted and waiting in the main menu.
+/// A hotline call at `wall`, through the notice and greeting, the main menu's prompt over.
 fn in_main_menu(wall: DateTime<Utc>) -> Call {
-    let mut call = Call::new(hotline(), &[("caller", "+4930123456")], wall);
-    assert_eq!(call.start(), ["> greeting", "play welcome"]);
-    assert_eq!(call.played(), ["> main_menu", "play main_menu"]);
+    let mut call = Call::new(hotline(), &[], wall);
+    assert_eq!(
+        call.start(),
+        [
+            r#"transcribe {"enabled":true}"#,
+            "transcribe on",
+            "> notice",
+            r#"play "This call may be recorded for quality purposes." (uninterruptible)"#
+        ]
+    );
+    assert_eq!(
+        call.played(),
+        [
+            "> greeting",
+            r#"play "Welcome to the Example Shop hotline.""#
+        ]
+    );
+    assert_eq!(
+        call.played(),
+        [
+            "> main_menu",
+            r#"listen_started {"attempt":1,"node":"main_menu"}"#,
+            "listen General",
+            MAIN_MENU
+        ]
+    );
     assert!(call.played().is_empty());
-    assert_eq!(call.dialplan.current_node(), "main_menu");
     call
 }
+
+const MONDAY_10: &str = "2026-05-18T08:00:00Z";
+const SATURDAY_11: &str = "2026-05-16T09:00:00Z";
 
 #[test]
 fn validates() {
     let plan = hotline();
     assert_eq!(plan.name(), "hotline");
-    assert_eq!(plan.start(), "greeting");
+    assert_eq!(plan.start(), "notice");
     assert_eq!(
         plan.node_names().collect::<Vec<_>>(),
         [
             "agent_hours",
             "agents_closed",
             "billing",
+            "confirm_order",
+            "confirm_order_keys",
             "goodbye",
             "greeting",
             "main_menu",
+            "main_menu_keys",
+            "notice",
             "order_lookup",
             "order_number",
+            "order_number_keys",
             "transfer"
         ]
     );
 }
 
 #[test]
-fn order_status_billing_and_closed_agents_lead_back_to_the_menu() {
-    // Saturday 11:00 in Berlin: agents are off.
-    let mut call = in_main_menu(utc("2026-05-16T09:00:00Z"));
-    let mut walked = Vec::new();
-    let mut step = |log: Vec<String>| {
-        walked.extend(nodes(&log).into_iter().map(String::from));
-        log
-    };
-
-    step(call.press("1"));
-    step(call.played());
-    let log = step(call.press("2456#"));
+fn the_notice_plays_to_the_end_and_keys_typed_meanwhile_choose_from_the_menu() {
+    let mut call = Call::new(hotline(), &[], utc(MONDAY_10));
+    call.start();
+    assert!(call.press("2").is_empty());
     assert!(
-        log.contains(
-            &r#"digits_collected {"digits":"2456","node":"order_number","var":"order_number"}"#
-                .to_string()
-        )
+        call.speaks().is_empty(),
+        "nothing listens during the notice"
     );
-    assert_eq!(log.last().unwrap(), "play order_lookup");
-    step(call.played());
-    assert_eq!(call.dialplan.variables()["order_number"], "2456");
-
-    // Billing, pressed during the menu prompt.
-    assert_eq!(
-        step(call.press("2"))[..2],
-        [
-            "stop".to_string(),
-            r#"menu_option {"key":"2","node":"main_menu","target":"billing"}"#.to_string()
-        ]
-    );
-    step(call.played());
-    step(call.played());
-
-    let log = step(call.press("0"));
-    assert!(log.iter().any(|l| l.contains(r#""open":false"#)), "{log:?}");
-    step(call.played());
-    step(call.played());
-
-    // 9 repeats the menu.
-    assert_eq!(step(call.press("9")).last().unwrap(), "play main_menu");
-
-    assert_eq!(
-        walked,
-        [
-            "order_number",
-            "order_lookup",
-            "main_menu",
-            "billing",
-            "main_menu",
-            "agent_hours",
-            "agents_closed",
-            "main_menu",
-            "main_menu"
-        ]
+    call.played();
+    let log = call.played();
+    assert_eq!(nodes(&log), ["main_menu", "billing"]);
+    assert!(
+        !log.iter()
+            .any(|l| l == "listen General" || l.starts_with("listen_started")),
+        "the menu is answered before it listens: {log:?}"
     );
 }
 
 #[test]
-fn open_agents_get_the_transfer_prompt_then_a_hangup() {
-    // Monday 10:00 in Berlin.
-    let mut call = in_main_menu(utc("2026-05-18T08:00:00Z"));
-    assert_eq!(nodes(&call.press("0")), ["agent_hours", "transfer"]);
+fn an_order_number_said_and_confirmed() {
+    let mut call = in_main_menu(utc(MONDAY_10));
+    let log = call.says("Where is my order?");
+    assert_eq!(nodes(&log), ["order_number"]);
+    call.played();
+    let log = call.says("It's four five one two.");
+    assert_eq!(nodes(&log), ["confirm_order"]);
     assert_eq!(
-        call.played().last().unwrap(),
-        "hangup transfer to an agent (not available yet)"
+        log.last().unwrap(),
+        r#"play "I heard 4 5 1 2, is that right?""#
     );
-    assert!(call.dialplan.is_finished());
+    call.played();
+    assert_eq!(nodes(&call.says("Yes, that's right.")), ["order_lookup"]);
+    assert_eq!(call.dialplan.variables()["order_number"], "4512");
+    assert_eq!(call.played().last().unwrap(), MAIN_MENU);
 }
 
 #[test]
-fn a_short_order_number_is_asked_again() {
-    let mut call = in_main_menu(utc("2026-05-18T08:00:00Z"));
+fn a_wrong_order_number_is_asked_again() {
+    let mut call = in_main_menu(utc(MONDAY_10));
     call.press("1");
     call.played();
+    call.says("double four one two");
+    call.played();
+    assert_eq!(nodes(&call.says("no")), ["order_number"]);
+    call.played();
+    // Typed this time, during the prompt.
+    call.press("4512#");
+    assert_eq!(call.dialplan.current_node(), "confirm_order");
+    assert_eq!(call.dialplan.variables()["order_number"], "4512");
+}
+
+#[test]
+fn billing_and_closed_agents_lead_back_to_the_menu() {
+    let mut call = in_main_menu(utc(SATURDAY_11));
     assert_eq!(
-        call.press("12#"),
+        nodes(&call.says("A question about my invoice")),
+        ["billing"]
+    );
+    assert_eq!(
+        call.played(),
         [
-            r#"collect_invalid {"attempt":1,"digits":"12","node":"order_number"}"#,
-            "play invalid_order"
+            "> main_menu",
+            r#"listen_started {"attempt":1,"node":"main_menu"}"#,
+            "listen General",
+            MAIN_MENU
         ]
     );
-    assert_eq!(call.played(), ["play enter_order"]);
+    call.played();
+    let log = call.says("I want to speak to a person");
+    assert_eq!(nodes(&log), ["agent_hours", "agents_closed"]);
+    assert!(log.iter().any(|l| l.contains(r#""open":false"#)), "{log:?}");
+    let mut call = in_main_menu(utc(MONDAY_10));
+    assert_eq!(nodes(&call.press("0")), ["agent_hours", "transfer"]);
+}
+
+#[test]
+fn an_unclear_answer_is_asked_again() {
+    let mut call = in_main_menu(utc(MONDAY_10));
+    let log = call.says("a refund for my order");
+    assert!(log[3].starts_with("listen_no_match"), "{log:?}");
+    assert!(log[3].contains(r#""reason":"ambiguous""#), "{log:?}");
+    assert_eq!(log.last().unwrap(), r#"play "Sorry, I did not get that.""#);
+    assert_eq!(call.played().last().unwrap(), MAIN_MENU);
 }
 
 #[test]
 fn silence_ends_with_goodbye() {
-    let mut call = in_main_menu(utc("2026-05-18T08:00:00Z"));
+    let mut call = in_main_menu(utc(MONDAY_10));
     for _ in 0..2 {
         assert_eq!(
-            call.wait(Duration::from_secs(5)).last().unwrap(),
-            "play no_input"
+            call.wait(Duration::from_secs(6)).last().unwrap(),
+            r#"play "Sorry, I did not hear anything.""#
         );
         call.played();
         call.played();
     }
-    call.wait(Duration::from_secs(5));
+    let log = call.wait(Duration::from_secs(6));
+    assert!(
+        log.contains(
+            &r#"listen_failed {"attempts":3,"node":"main_menu","target":"goodbye"}"#.to_string()
+        ),
+        "{log:?}"
+    );
     assert_eq!(
         call.played(),
         ["> goodbye", "play goodbye (uninterruptible)"]
     );
-    assert_eq!(
-        call.played().last().unwrap(),
-        "hangup no valid choice in the main menu"
-    );
 }
 
 #[test]
-fn the_menu_answers_at_every_hour_of_the_week() {
-    let monday = utc("2026-03-23T00:00:00Z");
-    // Two weeks, across the start of summer time in Berlin.
-    for hour in 0..24 * 14 {
-        let wall = monday + TimeDelta::hours(hour) + TimeDelta::minutes(17);
-        let mut call = in_main_menu(wall);
-        assert_eq!(nodes(&call.press("2")), ["billing"], "at {wall}");
-    }
-}
-
-#[test]
-fn the_caller_may_hang_up_while_typing() {
-    let mut call = in_main_menu(utc("2026-05-18T08:00:00Z"));
+fn without_speech_recognition_the_keypad_menu_takes_over() {
+    let mut call = in_main_menu(utc(MONDAY_10));
+    assert_eq!(nodes(&call.speech_unavailable()), ["main_menu_keys"]);
+    call.played();
     call.press("1");
     call.played();
-    call.press("24");
+    let log = call.press("4512#");
+    assert_eq!(nodes(&log), ["order_lookup"], "keys need no confirmation");
+    // Speech fails while confirming: confirm by keys.
+    let mut call = in_main_menu(utc(MONDAY_10));
+    call.says("order status");
+    call.played();
+    call.says("four five one two");
+    call.played();
     assert_eq!(
-        call.caller_hangs_up(),
-        [r#"hangup {"by":"caller","reason":"caller hung up"}"#]
+        call.speech_unavailable().last().unwrap(),
+        r#"play "If 4 5 1 2 is right, press 1. To enter it again, press 2.""#
     );
-    assert!(call.dialplan.is_finished());
-    assert_eq!(
-        call.dialplan.variables()["order_number"],
-        "",
-        "nothing half-typed is kept"
-    );
+    assert_eq!(nodes(&call.press("2")), ["order_number_keys"]);
 }

@@ -95,9 +95,21 @@ pub fn load_prompt(path: &Path, sample_rate: u32) -> Result<Vec<i16>, PromptErro
         .collect())
 }
 
+/// Resamples 16-bit PCM with [`resample`]; returns the input unchanged when the rates match.
+pub fn resample_i16(input: &[i16], from: u32, to: u32) -> Result<Vec<i16>, String> {
+    if from == to {
+        return Ok(input.to_vec());
+    }
+    let samples: Vec<f64> = input.iter().map(|&s| f64::from(s) / 32768.0).collect();
+    Ok(resample(&samples, from, to)?
+        .iter()
+        .map(|&v| (v * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
+        .collect())
+}
+
 /// Whole-buffer resampling with rubato's FFT resampler (synchronous, band-limited), trimmed of
 /// its delay so the output lines up with the input.
-fn resample(input: &[f64], from: u32, to: u32) -> Result<Vec<f64>, String> {
+pub fn resample(input: &[f64], from: u32, to: u32) -> Result<Vec<f64>, String> {
     const CHUNK: usize = 1024;
     let mut resampler = FftFixedIn::<f64>::new(from as usize, to as usize, CHUNK, 2, 1)
         .map_err(|e| e.to_string())?;
@@ -113,9 +125,14 @@ fn resample(input: &[f64], from: u32, to: u32) -> Result<Vec<f64>, String> {
         out.extend_from_slice(&chunk[0]);
         pos = next;
     }
-    let tail = resampler
-        .process_partial(Some(&[&input[pos..]]), None)
-        .map_err(|e| e.to_string())?;
+    // rubato takes an empty slice for a disabled channel: an exhausted input is `None`.
+    let rest = &input[pos..];
+    let tail = if rest.is_empty() {
+        resampler.process_partial::<&[f64]>(None, None)
+    } else {
+        resampler.process_partial(Some(&[rest]), None)
+    }
+    .map_err(|e| e.to_string())?;
     out.extend_from_slice(&tail[0]);
     while out.len() < wanted + delay {
         let flushed = resampler
@@ -317,5 +334,15 @@ mod tests {
     fn cache_is_shareable_between_call_tasks() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<PromptCache>();
+    }
+
+    #[test]
+    fn pcm_of_any_length_resamples_including_whole_chunks() {
+        for len in [0, 1, 1023, 1024, 2048, 22_050] {
+            let input = vec![1000i16; len];
+            let out = resample_i16(&input, 22_050, 8_000).unwrap();
+            assert_eq!(out.len(), (len * 8_000).div_ceil(22_050), "{len} samples");
+        }
+        assert_eq!(resample_i16(&[1, 2, 3], 8_000, 8_000).unwrap(), [1, 2, 3]);
     }
 }

@@ -186,7 +186,9 @@ impl Speaker {
             "caller" => Ok(Speaker::Caller),
             "bot" => Ok(Speaker::Bot),
             "agent" => Ok(Speaker::Agent),
-            other => Err(StoreError::Corrupt(format!("unknown transcript speaker {other:?}"))),
+            other => Err(StoreError::Corrupt(format!(
+                "unknown transcript speaker {other:?}"
+            ))),
         }
     }
 }

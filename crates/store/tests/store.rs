@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use sb_store::{
-    Backend, CallFilter, NewCall, OUTCOME_INTERRUPTED, Speaker, Store, StoreWriter,
-    TranscriptLine, new_call_id,
+    Backend, CallFilter, NewCall, OUTCOME_INTERRUPTED, Speaker, Store, StoreWriter, TranscriptLine,
+    new_call_id,
 };
 use serde_json::json;
 

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use sb_store::{CallFilter, Store};
+use sb_store::{CallFilter, Store, TranscriptLine};
 
 use crate::config::Config;
 
@@ -129,8 +129,9 @@ pub async fn show(config: &Config, id: &str, json: bool) -> anyhow::Result<ExitC
         bail!("no call {id:?} in {}", config.store_url());
     };
     let events = store.call_events(&call.id).await?;
+    let transcript = store.transcript(&call.id).await?;
     if json {
-        let v = serde_json::json!({"call": call, "events": events});
+        let v = serde_json::json!({"call": call, "events": events, "transcript": transcript});
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
@@ -165,5 +166,34 @@ pub async fn show(config: &Config, id: &str, json: bool) -> anyhow::Result<ExitC
         };
         println!("  {offset:>8.3}s  {:<18} {data}", e.kind);
     }
+    if !transcript.is_empty() {
+        println!("\ntranscript (seconds from the answer)");
+        for line in &transcript {
+            print_transcript_line(line);
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `   12.340–14.020  caller  order status please  (confidence 0.87)`
+fn print_transcript_line(line: &TranscriptLine) {
+    let mut note = Vec::new();
+    if let Some(c) = line.confidence {
+        note.push(format!("confidence {c:.2}"));
+    }
+    if let Some(ms) = line.interrupted_after_ms {
+        note.push(format!("interrupted after {:.1} s", ms as f64 / 1000.0));
+    }
+    let note = if note.is_empty() {
+        String::new()
+    } else {
+        format!("  ({})", note.join(", "))
+    };
+    println!(
+        "  {:>8.3}–{:<8.3} {:<7} {}{note}",
+        line.start_ms as f64 / 1000.0,
+        line.end_ms as f64 / 1000.0,
+        line.speaker.as_str(),
+        line.text
+    );
 }

@@ -23,6 +23,8 @@ pub struct Config {
     pub store: StoreConfig,
     /// Recordings.
     pub recordings: RecordingConfig,
+    /// Speech recognition, synthesis and turn taking.
+    pub speech: SpeechConfig,
     /// Logging.
     pub log: LogConfig,
     /// Directory relative paths are resolved against (not a key in the file).
@@ -102,6 +104,40 @@ pub struct RecordingConfig {
     pub dir: PathBuf,
 }
 
+/// `[speech]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpeechConfig {
+    /// Load the models and run `say`/`listen`; when false those steps take their fallback paths.
+    pub enabled: bool,
+    /// Whisper model in ggml format (made by `models/fetch.sh`).
+    pub whisper_model: PathBuf,
+    /// Piper voice (`.onnx`, with its `.onnx.json` beside it).
+    pub piper_voice: PathBuf,
+    /// The onnxruntime shared library piper runs on.
+    pub onnxruntime: PathBuf,
+    /// Directory holding `espeak-ng-data` (the phonemizer's dictionaries).
+    pub espeak_data: PathBuf,
+    /// Recognitions run at once (one thread each); 0 = one per CPU core.
+    pub asr_workers: usize,
+    /// Recognitions waiting at most; more are refused (the dialplan's `on_overload` path).
+    pub asr_queue: usize,
+    /// A recognition not done within this many milliseconds (queueing included) is given up.
+    pub asr_timeout_ms: u64,
+    /// Syntheses run at once.
+    pub tts_workers: usize,
+    /// Synthesized sentences are kept here and reused (`""` = no cache).
+    pub tts_cache_dir: PathBuf,
+    /// Caller speech must last this long to interrupt the bot (barge-in) or count as a turn.
+    pub barge_in_min_speech_ms: u64,
+    /// Silence that ends the caller's turn, by what the bot asked (a `listen` step may override).
+    pub end_silence_ms: u64,
+    /// … after a yes/no question.
+    pub yes_no_end_silence_ms: u64,
+    /// … while the caller reads out digits (an order or card number).
+    pub digits_end_silence_ms: u64,
+}
+
 /// `[log]`
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -119,6 +155,7 @@ impl Default for Config {
             dialplans: DialplanConfig::default(),
             store: StoreConfig::default(),
             recordings: RecordingConfig::default(),
+            speech: SpeechConfig::default(),
             log: LogConfig::default(),
             base_dir: PathBuf::from("."),
         }
@@ -170,6 +207,27 @@ impl Default for RecordingConfig {
     fn default() -> Self {
         RecordingConfig {
             dir: "var/recordings".into(),
+        }
+    }
+}
+
+impl Default for SpeechConfig {
+    fn default() -> Self {
+        SpeechConfig {
+            enabled: true,
+            whisper_model: "models/ggml-tiny.en.bin".into(),
+            piper_voice: "models/piper/en_US-joe-medium.onnx".into(),
+            onnxruntime: "models/onnxruntime/libonnxruntime.so".into(),
+            espeak_data: "/usr/lib/x86_64-linux-gnu".into(),
+            asr_workers: 0,
+            asr_queue: 32,
+            asr_timeout_ms: 10_000,
+            tts_workers: 1,
+            tts_cache_dir: "var/tts-cache".into(),
+            barge_in_min_speech_ms: 200,
+            end_silence_ms: 700,
+            yes_no_end_silence_ms: 450,
+            digits_end_silence_ms: 1600,
         }
     }
 }

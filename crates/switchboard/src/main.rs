@@ -5,6 +5,7 @@ mod calls;
 mod config;
 mod dial;
 mod serve;
+mod speech;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,7 +20,9 @@ Examples:
   switchboard dialplan check dialplans/hotline.toml
   switchboard call sip:100@127.0.0.1:5060 --dtmf 1 --record /tmp/call.wav
   switchboard calls list
-  switchboard calls show last")]
+  switchboard calls show last
+  switchboard transcribe question.wav other.flac --json
+  switchboard say \"Thank you for calling.\" -o thanks.wav --rate 8000")]
 struct Cli {
     /// Configuration file (default: ./switchboard.toml if present).
     #[arg(long, short, global = true, env = "SWITCHBOARD_CONFIG")]
@@ -44,6 +47,29 @@ enum Command {
     },
     /// Place a call with our own small SIP caller.
     Call(dial::CallArgs),
+    /// Transcribe audio files (WAV or FLAC, any rate) with the configured Whisper model.
+    ///
+    /// Prints one line of text per file (prefixed with the file name when there are several),
+    /// or one JSON object per line with word timings and confidence with --json.
+    Transcribe {
+        /// Audio files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// One JSON object per file: text, confidence, words with start/end ms, timings.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Speak text with the configured piper voice into a WAV file.
+    Say {
+        /// The text (sentences are synthesized one by one, punctuation gives the pauses).
+        text: String,
+        /// Output WAV file.
+        #[arg(long, short)]
+        output: PathBuf,
+        /// Sample rate of the file (default: the voice's own, 22050 Hz; 8000 for phone prompts).
+        #[arg(long)]
+        rate: Option<u32>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -121,6 +147,8 @@ fn main() -> ExitCode {
                 command: CallsCommand::Show { id, json },
             } => calls::show(&config, &id, json).await,
             Command::Call(args) => dial::call(args).await,
+            Command::Transcribe { files, json } => speech::transcribe(&config, &files, json).await,
+            Command::Say { text, output, rate } => speech::say(&config, &text, &output, rate).await,
         }
     });
     match result {

@@ -99,6 +99,7 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         max_duration: Duration::from_secs(config.media.max_call_seconds),
         rtp_timeout: Duration::from_secs(config.media.rtp_timeout_seconds),
     };
+    let speech = crate::speech::load(&config).await?;
     let writer = store.writer();
     let dialplans = Arc::new(dialplans);
     let gateway = sb_call::start(
@@ -110,6 +111,7 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         settings,
         writer.clone(),
         dialplans.clone(),
+        speech.clone(),
     )
     .await
     .with_context(|| format!("binding SIP on {}", config.sip.listen))?;

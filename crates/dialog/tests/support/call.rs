@@ -1,10 +1,13 @@
 //! Drives an interpreter in simulated time and logs its outputs as short lines.
 
+// Each test binary that includes this file uses only some of the helpers.
+#![allow(dead_code)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use sb_dialog::{Dialplan, DialplanInterpreter, Input, Output};
+use sb_dialog::{Dialplan, DialplanInterpreter, Input, Output, PromptItem};
 
 /// One simulated call.
 pub struct Call {
@@ -54,6 +57,34 @@ impl Call {
         self.log()
     }
 
+    /// The caller starts speaking.
+    pub fn speaks(&mut self) -> Vec<String> {
+        self.dialplan.handle_input(Input::SpeechStarted, self.now);
+        self.log()
+    }
+
+    /// The recognizer reports the caller's turn as `text`, with `confidence`.
+    pub fn heard(&mut self, text: &str, confidence: f32) -> Vec<String> {
+        let text = text.to_string();
+        self.dialplan
+            .handle_input(Input::Utterance { text, confidence }, self.now);
+        self.log()
+    }
+
+    /// The caller says `text` (speech starts, then is recognized with confidence 0.9).
+    pub fn says(&mut self, text: &str) -> Vec<String> {
+        let mut log = self.speaks();
+        log.extend(self.heard(text, 0.9));
+        log
+    }
+
+    /// Speech recognition is unavailable for this turn.
+    pub fn speech_unavailable(&mut self) -> Vec<String> {
+        self.dialplan
+            .handle_input(Input::SpeechUnavailable, self.now);
+        self.log()
+    }
+
     /// The caller hangs up.
     pub fn caller_hangs_up(&mut self) -> Vec<String> {
         self.dialplan.handle_input(Input::CallerHangup, self.now);
@@ -71,19 +102,25 @@ impl Call {
         self.log()
     }
 
-    /// Drains the outputs: `> node` for node entries, `play a,b`, `stop`, `hangup reason`,
-    /// and `kind {json}` for other events.
+    /// Drains the outputs: `> node` for node entries, `play a,"spoken text"`, `stop`,
+    /// `listen Context`, `stop listening`, `transcribe on|off`, `hangup reason`, and
+    /// `kind {json}` for other events.
     pub fn log(&mut self) -> Vec<String> {
         let mut log = Vec::new();
         while let Some(output) = self.dialplan.poll_output() {
             log.push(match output {
                 Output::Play {
-                    files,
+                    items,
                     interruptible,
                 } => {
-                    let stems: Vec<_> = files
+                    let stems: Vec<_> = items
                         .iter()
-                        .map(|f| f.file_stem().unwrap().to_string_lossy().into_owned())
+                        .map(|item| match item {
+                            PromptItem::Sound(f) => {
+                                f.file_stem().unwrap().to_string_lossy().into_owned()
+                            }
+                            PromptItem::Say(text) => format!("{text:?}"),
+                        })
                         .collect();
                     let note = if interruptible {
                         ""
@@ -93,6 +130,11 @@ impl Call {
                     format!("play {}{note}", stems.join(","))
                 }
                 Output::StopPlayback => "stop".to_string(),
+                Output::Listen(request) => format!("listen {:?}", request.context),
+                Output::StopListening => "stop listening".to_string(),
+                Output::Transcribe { enabled } => {
+                    format!("transcribe {}", if enabled { "on" } else { "off" })
+                }
                 Output::Hangup { reason } => format!("hangup {reason}"),
                 Output::Event(e) if e.kind == "node_entered" => {
                     format!("> {}", e.data["node"].as_str().unwrap())

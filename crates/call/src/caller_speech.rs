@@ -1,0 +1,247 @@
+//! What the caller says on a call: every 20 ms frame goes through the turn detector; a finished
+//! turn goes to the recognizer pool when the dialplan listens or the call is transcribed; the
+//! results come back in the order the caller spoke.
+
+use std::collections::VecDeque;
+use std::future::pending;
+
+use sb_dialog::{ListenRequest, TurnContext};
+use sb_speech::asr::{AsrError, AsrPool, AsrPriority, AsrRequest, AsrTicket, Recognition};
+use sb_speech::turn::{TurnConfig, TurnDetector, TurnEvent};
+
+/// The speech models every call shares: loaded once, used by all calls.
+#[derive(Debug, Clone)]
+pub struct SpeechServices {
+    /// Speech to text.
+    pub asr: AsrPool,
+    /// Text to speech.
+    pub tts: sb_speech::tts::TtsPool,
+    /// End-of-turn and barge-in settings.
+    pub turn: TurnConfig,
+}
+
+/// What the caller's side of the conversation reports to the call task.
+#[derive(Debug)]
+pub enum CallerEvent {
+    /// The caller may be starting to talk (a voiced frame): an interruptible prompt pauses.
+    MaybeSpeaking,
+    /// It was not speech after all (too short): a paused prompt goes on.
+    NotSpeaking,
+    /// The caller is talking (speech lasted the minimum): barge-in.
+    SpeechStarted {
+        /// Onset, in ms from the answer.
+        at_ms: u64,
+    },
+    /// A turn was recognized.
+    Recognized {
+        /// Turn start and end, in ms from the answer.
+        start_ms: u64,
+        end_ms: u64,
+        /// What the recognizer heard.
+        recognition: Recognition,
+        /// The turn answers the dialplan's `listen`.
+        for_listen: bool,
+    },
+    /// A turn could not be recognized (pool overloaded, timed out, failed).
+    Unrecognized {
+        /// Why.
+        error: AsrError,
+        /// The turn answers the dialplan's `listen`.
+        for_listen: bool,
+    },
+}
+
+/// A turn at the recognizer.
+struct PendingTurn {
+    start_ms: u64,
+    end_ms: u64,
+    for_listen: bool,
+    ticket: AsrTicket,
+}
+
+/// The caller's side of one call (see the module doc).
+pub struct CallerSpeech {
+    call_id: String,
+    asr: AsrPool,
+    turn_config: TurnConfig,
+    detector: TurnDetector,
+    listening: Option<ListenRequest>,
+    transcribing: bool,
+    maybe_speaking: bool,
+    /// Onset of the turn in progress, for the transcript (the turn's audio starts earlier,
+    /// with the pre-roll).
+    onset_ms: Option<u64>,
+    pending: VecDeque<PendingTurn>,
+    events: VecDeque<CallerEvent>,
+}
+
+impl CallerSpeech {
+    /// Speech handling for a call whose caller audio is at `sample_rate`.
+    pub fn new(call_id: &str, services: &SpeechServices, sample_rate: u32) -> Option<Self> {
+        let detector = match TurnDetector::new(
+            sample_rate,
+            services.turn.clone(),
+            turn_context(TurnContext::General),
+        ) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, sample_rate, "no turn detection on this call");
+                return None;
+            }
+        };
+        Some(CallerSpeech {
+            call_id: call_id.to_string(),
+            asr: services.asr.clone(),
+            turn_config: services.turn.clone(),
+            detector,
+            listening: None,
+            transcribing: false,
+            maybe_speaking: false,
+            onset_ms: None,
+            pending: VecDeque::new(),
+            events: VecDeque::new(),
+        })
+    }
+
+    /// The dialplan listens for one turn.
+    pub fn listen(&mut self, request: ListenRequest) {
+        let mut config = self.turn_config.clone();
+        if let Some(silence) = request.end_silence {
+            config.end_silence = silence;
+            config.yes_no_end_silence = silence;
+            config.digits_end_silence = silence;
+        }
+        config.max_utterance = request.max_speech;
+        if let Err(e) = self.detector.set_config(config) {
+            tracing::warn!(error = %e, "listen step's turn settings rejected; keeping the defaults");
+        }
+        self.detector.set_context(turn_context(request.context));
+        self.listening = Some(request);
+    }
+
+    /// The dialplan stopped listening.
+    pub fn stop_listening(&mut self) {
+        self.listening = None;
+        // The call's own settings were accepted when the call started.
+        let _ = self.detector.set_config(self.turn_config.clone());
+    }
+
+    /// Transcribe everything the caller says (not only `listen` turns).
+    pub fn transcribe(&mut self, enabled: bool) {
+        self.transcribing = enabled;
+    }
+
+    /// True while the dialplan listens.
+    pub fn is_listening(&self) -> bool {
+        self.listening.is_some()
+    }
+
+    /// One 20 ms frame of the caller's audio.
+    pub fn frame(&mut self, samples: &[i16]) {
+        let event = self.detector.push_frame(samples);
+        let voiced = self.detector.speech_possible();
+        if voiced != self.maybe_speaking && !matches!(event, Some(TurnEvent::SpeechStarted { .. }))
+        {
+            self.maybe_speaking = voiced;
+            self.events.push_back(if voiced {
+                CallerEvent::MaybeSpeaking
+            } else {
+                CallerEvent::NotSpeaking
+            });
+        }
+        match event {
+            Some(TurnEvent::SpeechStarted { at_ms }) => {
+                self.maybe_speaking = false;
+                self.onset_ms = Some(at_ms);
+                self.events.push_back(CallerEvent::SpeechStarted { at_ms });
+            }
+            Some(TurnEvent::TurnEnded(utterance)) => {
+                let start_ms = self.onset_ms.take().unwrap_or(utterance.start_ms);
+                let for_listen = self.listening.is_some();
+                if !for_listen && !self.transcribing {
+                    return;
+                }
+                let hints = self
+                    .listening
+                    .as_ref()
+                    .map(|l| l.hints.join(", "))
+                    .filter(|h| !h.is_empty());
+                let request = AsrRequest {
+                    call: self.call_id.clone(),
+                    samples: utterance.samples,
+                    sample_rate: utterance.sample_rate,
+                    priority: if for_listen {
+                        AsrPriority::Live
+                    } else {
+                        AsrPriority::Batch
+                    },
+                    initial_prompt: hints,
+                };
+                match self.asr.submit(request) {
+                    Ok(ticket) => self.pending.push_back(PendingTurn {
+                        start_ms,
+                        end_ms: utterance.end_ms,
+                        for_listen,
+                        ticket,
+                    }),
+                    Err(error) => self
+                        .events
+                        .push_back(CallerEvent::Unrecognized { error, for_listen }),
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<CallerEvent> {
+        self.events.pop_front()
+    }
+
+    /// Waits for the oldest turn at the recognizer (pending forever when there is none).
+    pub async fn next_recognition(&mut self) -> Result<Recognition, AsrError> {
+        match self.pending.front_mut() {
+            Some(turn) => (&mut turn.ticket).await,
+            None => pending().await,
+        }
+    }
+
+    /// Takes the result from [`CallerSpeech::next_recognition`] (it is for the oldest turn).
+    pub fn recognized(&mut self, result: Result<Recognition, AsrError>) {
+        let Some(turn) = self.pending.pop_front() else {
+            return;
+        };
+        self.events.push_back(match result {
+            Ok(recognition) => CallerEvent::Recognized {
+                start_ms: turn.start_ms,
+                end_ms: turn.end_ms,
+                recognition,
+                for_listen: turn.for_listen,
+            },
+            Err(error) => CallerEvent::Unrecognized {
+                error,
+                for_listen: turn.for_listen,
+            },
+        });
+    }
+
+    /// Turns sent to the recognizer and not back yet.
+    pub fn turns_pending(&self) -> usize {
+        self.pending.len()
+    }
+}
+
+impl Drop for CallerSpeech {
+    fn drop(&mut self) {
+        self.asr.cancel_call(&self.call_id);
+    }
+}
+
+/// The turn detector's name for what the dialplan expects.
+fn turn_context(context: TurnContext) -> sb_speech::turn::TurnContext {
+    match context {
+        TurnContext::General => sb_speech::turn::TurnContext::General,
+        TurnContext::YesNo => sb_speech::turn::TurnContext::YesNo,
+        TurnContext::Digits => sb_speech::turn::TurnContext::Digits,
+    }
+}
