@@ -11,6 +11,8 @@ packages=(
   multimon-ng           # reference DTMF decoder, cross-checks our in-band detector
   pocketsphinx-testdata # real recorded speech (talk-off and recording tests)
   pkg-config
+  cmake clang libclang-dev  # building whisper.cpp (whisper-rs) and espeak-ng bindings
+  libsonic-dev espeak-ng-data  # piper's phonemizer (espeak-ng) links sonic and reads its data
 )
 
 missing=()
