@@ -538,4 +538,36 @@ mod tests {
         let rtcp = m.rtcp_report(t, Duration::from_secs(1_700_000_000));
         assert!(sb_media::is_rtcp(&rtcp));
     }
+
+    #[test]
+    fn pauses_keeps_playback_open_for_more_audio_and_counts_what_was_played() {
+        let t0 = Instant::now();
+        let mut m = session(t0);
+        let mut t = t0;
+        let mut next = |m: &mut MediaSession| {
+            m.tick(t);
+            t += Duration::from_millis(20);
+            m.poll_event()
+        };
+        m.set_more_coming(true);
+        m.play([Arc::from(vec![1000i16; 320])]);
+        assert_eq!(m.queued_samples(), 320);
+        assert_eq!(next(&mut m), None);
+        m.set_paused(true);
+        for _ in 0..3 {
+            assert_eq!(next(&mut m), None);
+            assert!(m.scratch_out.iter().all(|&s| s == 0), "paused: silence out");
+        }
+        assert_eq!(m.played_samples(), 160, "a pause keeps the position");
+        m.set_paused(false);
+        assert_eq!(next(&mut m), None);
+        assert_eq!(m.played_samples(), 320);
+        // Queue empty but more is coming (the next sentence is being synthesized): no finish.
+        assert_eq!(next(&mut m), None);
+        assert!(m.is_playing());
+        m.play([Arc::from(vec![500i16; 100])]);
+        m.set_more_coming(false);
+        assert_eq!(next(&mut m), Some(MediaEvent::PlaybackFinished));
+        assert_eq!(m.played_samples(), 420);
+    }
 }
