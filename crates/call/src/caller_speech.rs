@@ -7,7 +7,7 @@ use std::future::pending;
 
 use sb_dialog::{ListenRequest, TurnContext};
 use sb_speech::asr::{AsrError, AsrPool, AsrPriority, AsrRequest, AsrTicket, Recognition};
-use sb_speech::turn::{TurnConfig, TurnDetector, TurnEvent};
+use sb_speech::turn::{TurnConfig, TurnDetector, TurnEvent, Utterance};
 
 /// The speech models every call shares: loaded once, used by all calls.
 #[derive(Debug, Clone)]
@@ -71,6 +71,8 @@ pub struct CallerSpeech {
     /// Onset of the turn in progress, for the transcript (the turn's audio starts earlier,
     /// with the pre-roll).
     onset_ms: Option<u64>,
+    /// A listen turn recognized early, at a pause, with its audio's end (see `TurnEvent::MayEnd`).
+    early: Option<(u64, AsrTicket)>,
     pending: VecDeque<PendingTurn>,
     events: VecDeque<CallerEvent>,
 }
@@ -98,6 +100,7 @@ impl CallerSpeech {
             transcribing: false,
             maybe_speaking: false,
             onset_ms: None,
+            early: None,
             pending: VecDeque::new(),
             events: VecDeque::new(),
         })
@@ -155,29 +158,26 @@ impl CallerSpeech {
                 self.onset_ms = Some(at_ms);
                 self.events.push_back(CallerEvent::SpeechStarted { at_ms });
             }
+            Some(TurnEvent::MayEnd(utterance)) => {
+                // Only a listen turn is worth the early work: the caller is waiting for it.
+                if self.listening.is_some()
+                    && let Ok(ticket) = self.asr.submit(self.request(&utterance, true))
+                {
+                    self.early = Some((utterance.end_ms, ticket));
+                }
+            }
             Some(TurnEvent::TurnEnded(utterance)) => {
                 let start_ms = self.onset_ms.take().unwrap_or(utterance.start_ms);
                 let for_listen = self.listening.is_some();
+                let early = self.early.take();
                 if !for_listen && !self.transcribing {
                     return;
                 }
-                let hints = self
-                    .listening
-                    .as_ref()
-                    .map(|l| l.hints.join(", "))
-                    .filter(|h| !h.is_empty());
-                let request = AsrRequest {
-                    call: self.call_id.clone(),
-                    samples: utterance.samples,
-                    sample_rate: utterance.sample_rate,
-                    priority: if for_listen {
-                        AsrPriority::Live
-                    } else {
-                        AsrPriority::Batch
-                    },
-                    initial_prompt: hints,
+                let ticket = match early {
+                    Some((end_ms, ticket)) if end_ms == utterance.end_ms => Ok(ticket),
+                    _ => self.asr.submit(self.request(&utterance, for_listen)),
                 };
-                match self.asr.submit(request) {
+                match ticket {
                     Ok(ticket) => self.pending.push_back(PendingTurn {
                         start_ms,
                         end_ms: utterance.end_ms,
@@ -190,6 +190,26 @@ impl CallerSpeech {
                 }
             }
             None => {}
+        }
+    }
+
+    /// A recognition request for a turn's audio.
+    fn request(&self, utterance: &Utterance, for_listen: bool) -> AsrRequest {
+        let hints = self
+            .listening
+            .as_ref()
+            .map(|l| l.hints.join(", "))
+            .filter(|h| !h.is_empty());
+        AsrRequest {
+            call: self.call_id.clone(),
+            samples: utterance.samples.clone(),
+            sample_rate: utterance.sample_rate,
+            priority: if for_listen {
+                AsrPriority::Live
+            } else {
+                AsrPriority::Batch
+            },
+            initial_prompt: hints,
         }
     }
 

@@ -107,6 +107,10 @@ pub enum TurnEvent {
         /// Position of the first speech frame, in ms since the detector was created.
         at_ms: u64,
     },
+    /// The caller paused long enough that the turn may be over: this is the audio the turn
+    /// will have if the silence lasts until the end-of-turn threshold. Recognizing it now hides
+    /// the recognizer's time inside that wait; if the caller goes on, it is simply stale.
+    MayEnd(Utterance),
     /// The caller's turn is over.
     TurnEnded(Utterance),
 }
@@ -380,13 +384,16 @@ impl TurnDetector {
         if silence * FRAME_MS >= CADENCE_PAUSE_MS && !turn.burst_counted {
             turn.count_burst();
         }
-        if silence >= self.end_silence(&turn) {
-            let trailing = TRAILING_SILENCE_MS / FRAME_MS;
+        let trailing = TRAILING_SILENCE_MS / FRAME_MS;
+        let end_silence = self.end_silence(&turn);
+        if silence >= end_silence {
             let end = (turn.speech_end + trailing).min(index + 1);
             return Some(self.end_turn(end, TurnEndReason::Silence));
         }
+        let may_end = silence == trailing && end_silence > trailing;
+        let end = turn.speech_end + trailing;
         self.phase = Phase::Speaking(turn);
-        None
+        may_end.then(|| TurnEvent::MayEnd(self.utterance_until(end, TurnEndReason::Silence)))
     }
 
     /// Silence, in frames, that ends `turn` now.
@@ -402,16 +409,20 @@ impl TurnDetector {
     /// Ends the turn with the audio held up to frame `end` (exclusive).
     fn end_turn(&mut self, end: u64, reason: TurnEndReason) -> TurnEvent {
         self.phase = Phase::Idle;
+        TurnEvent::TurnEnded(self.utterance_until(end, reason))
+    }
+
+    /// The audio held up to frame `end` (exclusive).
+    fn utterance_until(&self, end: u64, reason: TurnEndReason) -> Utterance {
         let frame_len = self.vad.frame_len();
         let len = (end - self.held_from) as usize * frame_len;
-        let utterance = Utterance {
+        Utterance {
             start_ms: self.held_from * FRAME_MS,
             end_ms: end * FRAME_MS,
             sample_rate: self.vad.sample_rate(),
             samples: self.held.iter().take(len).copied().collect(),
             reason,
-        };
-        TurnEvent::TurnEnded(utterance)
+        }
     }
 
     /// Loudest frame held from frame `start` on.

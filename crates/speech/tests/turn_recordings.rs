@@ -24,6 +24,8 @@ fn run(detector: &mut TurnDetector, audio: &[i16], rate: u32) -> Vec<Timed> {
         .chunks_exact(vad_audio::frame_len(rate))
         .enumerate()
         .filter_map(|(i, frame)| detector.push_frame(frame).map(|e| ((i as u64 + 1) * 20, e)))
+        // Speculative ends have their own test.
+        .filter(|(_, e)| !matches!(e, TurnEvent::MayEnd(_)))
         .collect()
 }
 
@@ -36,6 +38,7 @@ fn summary(events: &[Timed]) -> String {
             TurnEvent::TurnEnded(u) => {
                 format!("end@{t}[{}..{} {:?}]", u.start_ms, u.end_ms, u.reason)
             }
+            TurnEvent::MayEnd(u) => format!("may-end@{t}[{}..{}]", u.start_ms, u.end_ms),
         })
         .collect();
     items.join(" ")
@@ -46,7 +49,7 @@ fn starts(events: &[Timed]) -> Vec<(u64, u64)> {
         .iter()
         .filter_map(|(t, e)| match e {
             TurnEvent::SpeechStarted { at_ms } => Some((*t, *at_ms)),
-            TurnEvent::TurnEnded(_) => None,
+            TurnEvent::TurnEnded(_) | TurnEvent::MayEnd(_) => None,
         })
         .collect()
 }
@@ -56,7 +59,7 @@ fn ends(events: &[Timed]) -> Vec<(u64, &Utterance)> {
         .iter()
         .filter_map(|(t, e)| match e {
             TurnEvent::TurnEnded(u) => Some((*t, u)),
-            TurnEvent::SpeechStarted { .. } => None,
+            TurnEvent::SpeechStarted { .. } | TurnEvent::MayEnd(_) => None,
         })
         .collect()
 }
@@ -552,5 +555,34 @@ fn speech_possible_covers_a_start_being_confirmed() {
             "{changes:?}"
         );
         assert!(changes.len() >= 4, "{rate} Hz: {changes:?}");
+    }
+}
+
+/// A pause first yields a speculative end whose audio is exactly the turn's (so recognizing it
+/// early is not wasted), about 300 ms after the speech and well before the turn ends.
+#[test]
+fn a_pause_offers_the_turn_early_with_the_same_audio() {
+    for rate in RATES {
+        let name = vad_audio::SENTENCES[0];
+        let audio = vad_audio::at_rate(&padded(&vad_audio::recording(name), 500, 2000), rate);
+        let mut detector = detector(rate, TurnContext::General);
+        let mut may_end = Vec::new();
+        let mut ended = Vec::new();
+        for (i, frame) in audio.chunks_exact(vad_audio::frame_len(rate)).enumerate() {
+            let at = (i as u64 + 1) * 20;
+            match detector.push_frame(frame) {
+                Some(TurnEvent::MayEnd(u)) => may_end.push((at, u)),
+                Some(TurnEvent::TurnEnded(u)) => ended.push((at, u)),
+                _ => {}
+            }
+        }
+        assert_eq!(ended.len(), 1, "{name} at {rate} Hz");
+        let (ended_at, turn) = &ended[0];
+        let (offered_at, last_offer) = may_end.last().expect("a speculative end before the turn");
+        assert_eq!(last_offer, turn, "{name} at {rate} Hz: same audio");
+        assert!(
+            ended_at - offered_at >= 300,
+            "{name} at {rate} Hz: offered at {offered_at} ms, ended at {ended_at} ms"
+        );
     }
 }
