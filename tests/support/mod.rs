@@ -7,6 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod raw_sip;
+/// A caller that sends and times RTP from the test process (barge-in latency).
+pub mod rtp_caller;
 /// sox, multimon-ng, pocketsphinx speech data, call events while a call runs, envelopes.
 pub mod tools;
 mod waiting;
