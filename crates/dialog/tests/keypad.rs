@@ -11,7 +11,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sb_dialog::Dialplan;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    Path::new(&*std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo")).join("../..")
 }
 
 fn keypad() -> Dialplan {

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 /// The models `models/fetch.sh` put in the repository's `models/` directory; panics with the
 /// command to run when they are missing.
 pub fn models() -> ModelPaths {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models");
+    let dir = Path::new(&*std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo"))
+        .join("../../models");
     let paths = ModelPaths::in_dir(&dir);
     let missing = paths.missing();
     assert!(
