@@ -10,11 +10,10 @@
 //! An interruptible prompt must stop within [`MAX_LATENCY`] of the onset; one with
 //! `interruptible = false` must go on talking.
 
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use switchboard_e2e::rtp_caller::{CallMedia, RtpCaller, StartAudio, read_8khz_wav};
-use switchboard_e2e::{Gateway, events_of, kinds, repo};
+use switchboard_e2e::{Gateway, events_of, kinds, one_at_a_time, repo, speech_config};
 
 /// A 20 ms packet louder than this (RMS on the i16 scale, about −40 dBFS) holds speech.
 const SPEECH_RMS: f64 = 300.0;
@@ -30,36 +29,6 @@ const SILENCE_BEFORE: f64 = 3.5;
 const PHRASE: &str = "I am calling about my invoice from last week";
 /// The prompt of both dialplans (one sentence, about 12 s).
 const PROMPT_START: &str = "Thank you for calling the example shop";
-
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-/// The cases share two CPU cores with the models: never time two calls at once.
-fn one_at_a_time() -> MutexGuard<'static, ()> {
-    ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// The `[speech]` section with the models `models/fetch.sh` made; the synthesis cache goes into
-/// the gateway's own directory (relative paths are resolved there).
-fn speech_config() -> String {
-    let models = repo().join("models");
-    let files = [
-        ("whisper_model", models.join("ggml-tiny.en.bin")),
-        ("piper_voice", models.join("piper/en_US-joe-medium.onnx")),
-        ("onnxruntime", models.join("onnxruntime/libonnxruntime.so")),
-    ];
-    let mut section = String::from("\n[speech]\nenabled = true\ntts_cache_dir = \"tts-cache\"\n");
-    for (key, path) in files {
-        assert!(
-            path.exists(),
-            "{} is missing: run models/fetch.sh (make test does)",
-            path.display()
-        );
-        section.push_str(&format!("{key} = \"{}\"\n", path.display()));
-    }
-    section
-}
 
 /// What was measured on one call.
 struct Measured {

@@ -8,12 +8,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use switchboard_e2e::tools::{require_tool, sox, speech_file, wait_for_event, wav_seconds};
 use switchboard_e2e::{
-    Gateway, binary, events_of, free_port, kinds, output_text, repo, wav_channel,
+    Gateway, binary, events_of, free_port, kinds, one_at_a_time, output_text, repo, speech_config,
+    wav_channel,
 };
 
 /// Read by a man, 7.1 s: "and mister john dashwood had then leisure to consider how much there
@@ -34,35 +34,6 @@ const LEAD_IN: f64 = 3.0;
 const ACTIVE_RMS: f64 = 300.0;
 /// What dictation.toml says first (not interruptible).
 const GREETING: &str = "Welcome.";
-
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn one_at_a_time() -> MutexGuard<'static, ()> {
-    ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// The `[speech]` section that switches speech on with the models `models/fetch.sh` made; the
-/// synthesis cache goes into the gateway's own directory (relative paths are resolved there).
-fn speech_config() -> String {
-    let models = repo().join("models");
-    let files = [
-        ("whisper_model", models.join("ggml-tiny.en.bin")),
-        ("piper_voice", models.join("piper/en_US-joe-medium.onnx")),
-        ("onnxruntime", models.join("onnxruntime/libonnxruntime.so")),
-    ];
-    let mut section = String::from("\n[speech]\nenabled = true\ntts_cache_dir = \"tts-cache\"\n");
-    for (key, path) in files {
-        assert!(
-            path.exists(),
-            "{} is missing: run models/fetch.sh (make test does)",
-            path.display()
-        );
-        section.push_str(&format!("{key} = \"{}\"\n", path.display()));
-    }
-    section
-}
 
 /// A config file with only the speech section, for the command-line tests.
 fn cli_config(dir: &Path) -> PathBuf {

@@ -286,3 +286,33 @@ pub fn have(cmd: &str) -> bool {
         .status()
         .is_ok_and(|s| s.success())
 }
+
+static ONE_SPEECH_TEST_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Speech tests share two CPU cores with the models: hold this so no two time calls at once.
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_SPEECH_TEST_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The `[speech]` section that switches speech on with the models `models/fetch.sh` made; the
+/// synthesis cache goes into the gateway's own directory (relative paths are resolved there).
+pub fn speech_config() -> String {
+    let models = repo().join("models");
+    let files = [
+        ("whisper_model", models.join("ggml-tiny.en.bin")),
+        ("piper_voice", models.join("piper/en_US-joe-medium.onnx")),
+        ("onnxruntime", models.join("onnxruntime/libonnxruntime.so")),
+    ];
+    let mut section = String::from("\n[speech]\nenabled = true\ntts_cache_dir = \"tts-cache\"\n");
+    for (key, path) in files {
+        assert!(
+            path.exists(),
+            "{} is missing: run models/fetch.sh (make test does)",
+            path.display()
+        );
+        section.push_str(&format!("{key} = \"{}\"\n", path.display()));
+    }
+    section
+}
