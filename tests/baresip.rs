@@ -2,16 +2,14 @@
 //! keys on its console (RFC 4733 events): the caller reaches the order-status option, enters an
 //! order number, hears the lookup prompt, and the recording holds the caller's speech.
 
-use std::net::UdpSocket;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use switchboard_e2e::baresip::Baresip;
 use switchboard_e2e::tools::{
-    best_envelope_match, dtmf_digits, envelope_db, require_tool, sox, speech_file, wait_for_event,
-    wav_seconds,
+    best_envelope_match, dtmf_digits, envelope_db, sox, speech_file, wait_for_event, wav_seconds,
 };
-use switchboard_e2e::{Gateway, active_seconds, events_of, free_port, kinds, wav_channel};
+use switchboard_e2e::{Gateway, active_seconds, events_of, kinds, wav_channel};
 
 /// The voice baresip sends: "and mister john dashwood had then leisure to consider how much
 /// there might be prudently in his power to do for them" (7.1 s).
@@ -21,83 +19,6 @@ const LEAD_IN: f64 = 0.5;
 const CALL_SECONDS: f64 = 20.0;
 /// A 20 ms frame whose RMS is above this is not silence.
 const ACTIVE_RMS: f64 = 300.0;
-
-/// A headless baresip: audio from a WAV file, nothing played, console on a UDP port.
-struct Baresip {
-    child: Child,
-    console: std::net::SocketAddr,
-    log: PathBuf,
-}
-
-impl Baresip {
-    /// Writes a config into `dir` and dials `uri`, sending `wav` as the microphone.
-    fn dial(dir: &Path, wav: &Path, uri: &str) -> Baresip {
-        require_tool("baresip", "baresip-core");
-        let sip_port = free_port();
-        let console_port = free_port();
-        let config = format!(
-            "poll_method epoll\n\
-             sip_listen 127.0.0.1:{sip_port}\n\
-             call_local_timeout 120\n\
-             call_max_calls 1\n\
-             audio_player aufile,/dev/null\n\
-             audio_source aufile,{wav}\n\
-             audio_alert aufile,/dev/null\n\
-             ausrc_srate 8000\n\
-             ausrc_channels 1\n\
-             audio_buffer 20-160\n\
-             jitter_buffer_delay 5-10\n\
-             rtp_tos 0\n\
-             module_path /usr/lib/baresip/modules\n\
-             module g711.so\n\
-             module aufile.so\n\
-             module sndfile.so\n\
-             module cons.so\n\
-             module_tmp account.so\n\
-             module_app menu.so\n\
-             cons_listen 127.0.0.1:{console_port}\n\
-             snd_path {dumps}\n",
-            wav = wav.display(),
-            dumps = dir.display(),
-        );
-        std::fs::write(dir.join("config"), config).unwrap();
-        // One local account without registration: the identity the call goes out with.
-        std::fs::write(dir.join("accounts"), "<sip:baresip@127.0.0.1>;regint=0\n").unwrap();
-        let log = dir.join("baresip.log");
-        let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new("baresip")
-            .arg("-f")
-            .arg(dir)
-            .args(["-e", &format!("/dial {uri}"), "-t", "60"])
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .unwrap();
-        Baresip {
-            child,
-            console: format!("127.0.0.1:{console_port}").parse().unwrap(),
-            log,
-        }
-    }
-
-    /// Types on baresip's console: during a call a key sends it as an RFC 4733 event.
-    fn type_keys(&self, keys: &str) {
-        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-        sock.send_to(keys.as_bytes(), self.console).unwrap();
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Baresip {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[test]
 fn baresip_caller_with_real_speech_enters_an_order_number() {
@@ -124,7 +45,7 @@ fn baresip_caller_with_real_speech_enters_an_order_number() {
     let gw = Gateway::start("");
     let phone_dir = dir.path().join("baresip");
     std::fs::create_dir(&phone_dir).unwrap();
-    let phone = Baresip::dial(&phone_dir, &voice, &format!("sip:100@{}", gw.addr));
+    let phone = Baresip::dial(&phone_dir, &voice, &format!("sip:100@{}", gw.addr), None);
 
     // The greeting (~2.8 s) ends and the main menu starts: press 1 a second into it.
     let wait = Duration::from_secs(15);

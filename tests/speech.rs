@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use switchboard_e2e::tools::{require_tool, sox, speech_file, wait_for_event, wav_seconds};
+use switchboard_e2e::baresip::Baresip;
+use switchboard_e2e::tools::{sox, speech_file, wait_for_event, wav_seconds};
 use switchboard_e2e::{
-    Gateway, binary, events_of, free_port, kinds, one_at_a_time, output_text, repo, speech_config,
-    wav_channel,
+    Gateway, binary, events_of, kinds, one_at_a_time, output_text, repo, speech_config, wav_channel,
 };
 
 /// Read by a man, 7.1 s: "and mister john dashwood had then leisure to consider how much there
@@ -144,68 +144,6 @@ fn speech_onset_ms(path: &Path) -> u64 {
     index as u64 * 20
 }
 
-/// A headless baresip: audio from a WAV file, nothing played, offering only `codec`.
-struct Baresip {
-    child: std::process::Child,
-    log: PathBuf,
-}
-
-impl Baresip {
-    fn dial(dir: &Path, wav: &Path, uri: &str, codec: &str) -> Baresip {
-        require_tool("baresip", "baresip-core");
-        let config = format!(
-            "poll_method epoll\n\
-             sip_listen 127.0.0.1:{port}\n\
-             call_local_timeout 120\n\
-             call_max_calls 1\n\
-             audio_player aufile,/dev/null\n\
-             audio_source aufile,{wav}\n\
-             audio_alert aufile,/dev/null\n\
-             ausrc_srate 8000\n\
-             ausrc_channels 1\n\
-             audio_buffer 20-160\n\
-             jitter_buffer_delay 5-10\n\
-             rtp_tos 0\n\
-             module_path /usr/lib/baresip/modules\n\
-             module g711.so\n\
-             module aufile.so\n\
-             module_tmp account.so\n\
-             module_app menu.so\n",
-            port = free_port(),
-            wav = wav.display(),
-        );
-        std::fs::write(dir.join("config"), config).unwrap();
-        std::fs::write(
-            dir.join("accounts"),
-            format!("<sip:dictation@127.0.0.1>;regint=0;audio_codecs={codec}\n"),
-        )
-        .unwrap();
-        let log = dir.join("baresip.log");
-        let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new("baresip")
-            .arg("-f")
-            .arg(dir)
-            .args(["-e", &format!("/dial {uri}"), "-t", "60"])
-            .stdin(std::process::Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .unwrap();
-        Baresip { child, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Baresip {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// baresip dictates a LibriVox sentence over `codec` after 3 s of silence; the transcript has it.
 fn dictation_over(codec: &str) {
     let _serial = one_at_a_time();
@@ -242,7 +180,7 @@ fn dictation_over(codec: &str) {
         &phone_dir,
         &voice,
         &format!("sip:100@{}", gw.addr),
-        &codec.to_lowercase(),
+        Some(&codec.to_lowercase()),
     );
 
     // The dialplan hangs up after the goodbye that follows the dictation.

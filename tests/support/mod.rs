@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub mod raw_sip;
 /// A caller that sends and times RTP from the test process (barge-in latency).
+pub mod baresip;
+pub mod raw_sip;
 pub mod rtp_caller;
 /// sox, multimon-ng, pocketsphinx speech data, call events while a call runs, envelopes.
 pub mod tools;
