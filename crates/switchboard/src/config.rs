@@ -27,6 +27,8 @@ pub struct Config {
     pub speech: SpeechConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Knowledge base.
+    pub kb: KbConfig,
     /// Directory relative paths are resolved against (not a key in the file).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -138,6 +140,18 @@ pub struct SpeechConfig {
     pub digits_end_silence_ms: u64,
 }
 
+/// `[kb]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KbConfig {
+    /// Directory of the knowledge base's `*.toml` files.
+    pub dir: PathBuf,
+    /// The sentence-embedding model (made by `models/fetch.sh`); missing = lexical matching only.
+    pub embedding_model: PathBuf,
+    /// Where the examples' embeddings are cached between runs.
+    pub cache_dir: PathBuf,
+}
+
 /// `[log]`
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -157,6 +171,7 @@ impl Default for Config {
             recordings: RecordingConfig::default(),
             speech: SpeechConfig::default(),
             log: LogConfig::default(),
+            kb: KbConfig::default(),
             base_dir: PathBuf::from("."),
         }
     }
@@ -228,6 +243,16 @@ impl Default for SpeechConfig {
             end_silence_ms: 700,
             yes_no_end_silence_ms: 450,
             digits_end_silence_ms: 1600,
+        }
+    }
+}
+
+impl Default for KbConfig {
+    fn default() -> Self {
+        KbConfig {
+            dir: "kb/shop".into(),
+            embedding_model: "models/minilm".into(),
+            cache_dir: "var/kb-cache".into(),
         }
     }
 }

@@ -4,6 +4,8 @@
 mod calls;
 mod config;
 mod dial;
+mod emotion;
+mod kb;
 mod serve;
 mod speech;
 
@@ -59,6 +61,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Work with the knowledge base: import/export CSV, match, eval, calibrate, check.
+    Kb {
+        #[command(subcommand)]
+        command: kb::KbCommand,
+    },
+    /// Frustration score and emotion cues of caller utterances (WAV files of one call, or text).
+    Emotion(emotion::EmotionArgs),
     /// Speak text with the configured piper voice into a WAV file.
     Say {
         /// The text (sentences are synthesized one by one, punctuation gives the pauses).
@@ -149,6 +158,8 @@ fn main() -> ExitCode {
             Command::Call(args) => dial::call(args).await,
             Command::Transcribe { files, json } => speech::transcribe(&config, &files, json).await,
             Command::Say { text, output, rate } => speech::say(&config, &text, &output, rate).await,
+            Command::Emotion(args) => emotion::run(&config, args).await,
+            Command::Kb { command } => kb::run(&config, command),
         }
     });
     match result {
