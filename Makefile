@@ -6,9 +6,10 @@ CONFIG ?= switchboard.toml
 
 .PHONY: run test deps models build build-debug bench fmt clippy clean
 
+# The gateway, and the demo shop's order-status service the hotline asks (demo/README.md).
 run: deps models build
 	@mkdir -p var/recordings
-	exec $(CARGO_TARGET_DIR)/release/switchboard --config $(CONFIG) serve
+	exec scripts/run.sh $(CONFIG)
 
 test: deps models build-debug
 	models/fetch.sh --test
@@ -23,10 +24,10 @@ models:
 	@models/fetch.sh
 
 build:
-	cargo build --release -p switchboard
+	cargo build --release -p switchboard -p demo-shop
 
 build-debug:
-	cargo build -p switchboard
+	cargo build -p switchboard -p demo-shop
 
 bench: deps models build
 	python3 bench/telephony.py

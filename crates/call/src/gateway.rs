@@ -16,6 +16,7 @@ use tokio::net::{TcpListener, UdpSocket};
 use crate::caller_speech::SpeechServices;
 use crate::inbound::{bind_pair, spawn_inbound};
 use crate::sip_server::{SipHandle, SipSockets, spawn_sip};
+use crate::webhook::WebhookClient;
 
 /// Settings every call needs.
 #[derive(Debug, Clone)]
@@ -226,6 +227,8 @@ pub struct Services {
     pub ports: PortPool,
     /// Speech models shared by all calls (None when speech is off).
     pub speech: Option<SpeechServices>,
+    /// The HTTP client of the dialplans' `webhook` steps.
+    pub webhooks: WebhookClient,
 }
 
 /// Where the gateway listens.
@@ -274,6 +277,7 @@ pub async fn start(
             spawn_inbound(call, events, svc.clone());
         }
     });
+    let webhooks = WebhookClient::new(&endpoint.user_agent);
     let sip = spawn_sip(SipEndpoint::new(endpoint), SipSockets { udp, tcp }, spawner);
     let services = Arc::new(Services {
         ports: PortPool::new(settings.rtp_ports),
@@ -283,6 +287,7 @@ pub async fn start(
         dialplans: dialplans.clone(),
         prompts: PromptCache::new(),
         speech,
+        webhooks,
     });
     let _ = services_slot.set(services.clone());
     tokio::spawn(async move {

@@ -22,6 +22,7 @@ use crate::caller_speech::{CallerEvent, CallerSpeech};
 use crate::gateway::Services;
 use crate::media_session::{DtmfSource, MediaEvent, MediaParams, MediaSession};
 use crate::sip_server::{SipCommand, sleep_until};
+use crate::webhook::PendingWebhook;
 
 const FRAME: Duration = Duration::from_millis(20);
 const RTCP_INTERVAL: Duration = Duration::from_secs(5);
@@ -173,6 +174,7 @@ async fn run_inbound(
         outcome: None,
         established: false,
         started: start,
+        webhook: None,
     };
     let outcome = call_task.run(events, start, &mut local).await;
     call_task.finish_speech().await;
@@ -208,6 +210,8 @@ struct CallLoop<'a> {
     outcome: Option<String>,
     established: bool,
     started: Instant,
+    /// The dialplan's HTTP request in flight, if any; dropping it abandons the request.
+    webhook: Option<PendingWebhook>,
 }
 
 impl CallLoop<'_> {
@@ -414,6 +418,19 @@ impl CallLoop<'_> {
                         self.media.handle_rtcp(Instant::now(), &rtcp_buf[..n]);
                     }
                 }
+                reply = next_webhook_reply(&mut self.webhook) => {
+                    self.webhook = None;
+                    match &reply {
+                        Input::WebhookReply { status, .. } => tracing::info!(status, "webhook reply"),
+                        Input::WebhookFailed { kind, detail } => {
+                            tracing::warn!(?kind, detail, "webhook failed");
+                        }
+                        _ => {}
+                    }
+                    let now = Instant::now();
+                    self.dialplan.handle_input(reply, now);
+                    self.drain_dialplan(now);
+                }
                 _ = sleep_until(dialplan_deadline) => {
                     let now = Instant::now();
                     self.dialplan.handle_timeout(now);
@@ -585,6 +602,11 @@ impl CallLoop<'_> {
                         caller.stop_listening();
                     }
                 }
+                Output::Webhook(request) => {
+                    tracing::info!(method = request.method.as_str(), url = %request.url, "webhook");
+                    self.webhook = Some(self.svc.webhooks.send(request));
+                }
+                Output::CancelWebhook => self.webhook = None,
                 Output::Transcribe { enabled } => {
                     if let Some(caller) = self.caller.as_mut() {
                         caller.transcribe(enabled);
@@ -608,6 +630,14 @@ async fn next_recognition(
 ) -> Result<sb_speech::asr::Recognition, sb_speech::asr::AsrError> {
     match caller.as_mut() {
         Some(caller) => caller.next_recognition().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Waits for the reply to the dialplan's HTTP request (pending forever without one).
+async fn next_webhook_reply(webhook: &mut Option<PendingWebhook>) -> Input {
+    match webhook.as_mut() {
+        Some(webhook) => webhook.reply().await,
         None => std::future::pending().await,
     }
 }

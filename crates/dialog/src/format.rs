@@ -8,6 +8,7 @@ use crate::condition::Condition;
 use crate::error::{DialplanError, DialplanErrors};
 use crate::hours::Schedule;
 use crate::template::Template;
+use crate::webhook::Webhook;
 
 /// A validated dialplan: a graph of named nodes, each doing one thing.
 #[derive(Debug, Clone)]
@@ -33,6 +34,7 @@ pub(crate) enum Action {
     When(When),
     Hours(Hours),
     Transcribe(Transcribe),
+    Webhook(Webhook),
     Hangup(Hangup),
 }
 

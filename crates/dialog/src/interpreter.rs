@@ -16,6 +16,9 @@ use serde_json::{Value, json};
 
 use crate::format::{Action, Collect, Dialplan, Expect, Listen, Menu, PromptPart, Prompting};
 use crate::understand::{Match, best_option, spoken_digits, yes_or_no};
+use crate::webhook::{
+    self, BadReply, ReplyVars, Webhook, WebhookFailure, WebhookRequest, reply_variables,
+};
 
 /// Nodes entered in a row without the caller doing anything before the call is ended as a loop.
 const MAX_STEPS_WITHOUT_WAITING: usize = 100;
@@ -46,6 +49,20 @@ pub enum Input {
     },
     /// Speech recognition cannot give a result for this turn: overloaded, timed out or failed.
     SpeechUnavailable,
+    /// The reply to the last [`Output::Webhook`], whatever its status.
+    WebhookReply {
+        /// The HTTP status code.
+        status: u16,
+        /// The body, as text.
+        body: String,
+    },
+    /// The last [`Output::Webhook`] brought no reply.
+    WebhookFailed {
+        /// Why.
+        kind: WebhookFailure,
+        /// What happened, for the timeline.
+        detail: String,
+    },
     /// The caller hung up; the interpreter finishes without asking to hang up.
     CallerHangup,
 }
@@ -101,6 +118,11 @@ pub enum Output {
     Listen(ListenRequest),
     /// Stop listening; sent after every `Listen` once its turn is over, answered or not.
     StopListening,
+    /// Send an HTTP request, then report [`Input::WebhookReply`] or [`Input::WebhookFailed`].
+    Webhook(WebhookRequest),
+    /// Abandon the request of the last `Webhook` (timed out, or the caller hung up); nothing
+    /// more is expected for it.
+    CancelWebhook,
     /// Start or stop recording a transcript of everything the caller says.
     Transcribe {
         /// Whether transcribing is on from now.
@@ -148,6 +170,11 @@ enum State {
         /// Keys gathered so far, for `expect = "digits"`.
         digits: String,
         deadline: Option<Instant>,
+    },
+    /// A webhook step waits for the reply.
+    Webhook {
+        sent: Instant,
+        deadline: Instant,
     },
     Finished,
 }
@@ -248,6 +275,9 @@ pub struct DialplanInterpreter {
     outputs: VecDeque<Output>,
     /// Nodes entered since the caller last did something, to stop endless loops.
     steps: usize,
+    /// Variables made from the fields of webhook replies, by prefix; the next reply with the
+    /// same prefix clears them.
+    from_replies: BTreeMap<String, Vec<String>>,
 }
 
 impl DialplanInterpreter {
@@ -271,6 +301,7 @@ impl DialplanInterpreter {
             turn: None,
             outputs: VecDeque::new(),
             steps: 0,
+            from_replies: BTreeMap::new(),
         }
     }
 
@@ -288,9 +319,19 @@ impl DialplanInterpreter {
 
     /// Feeds something that happened on the call.
     pub fn handle_input(&mut self, input: Input, now: Instant) {
-        self.steps = 0;
+        // A reply of a business system is not the caller acting: a webhook retried in a loop
+        // must still end at the loop limit.
+        if !matches!(
+            input,
+            Input::WebhookReply { .. } | Input::WebhookFailed { .. }
+        ) {
+            self.steps = 0;
+        }
         let next = match input {
             Input::CallerHangup => {
+                if matches!(self.state, State::Webhook { .. }) {
+                    self.outputs.push_back(Output::CancelWebhook);
+                }
                 if !matches!(self.state, State::Finished) {
                     self.event(
                         "hangup",
@@ -322,6 +363,10 @@ impl DialplanInterpreter {
                 self.heard(now, Heard::Utterance { text, confidence })
             }
             Input::SpeechUnavailable => self.heard(now, Heard::Unavailable { timed_out: false }),
+            Input::WebhookReply { status, body } => self.webhook_reply(now, status, &body),
+            Input::WebhookFailed { kind, detail } => {
+                self.webhook_failed(now, kind.as_str(), &detail, None)
+            }
         };
         if let Some(next) = next {
             self.goto(now, next);
@@ -397,6 +442,14 @@ impl DialplanInterpreter {
                     self.finish_listen_digits(now, attempt, digits)
                 }
             }
+            State::Webhook { sent, deadline } if now >= deadline => {
+                self.outputs.push_back(Output::CancelWebhook);
+                self.state = State::Webhook { sent, deadline };
+                let detail = self.with_webhook(|_, hook| {
+                    Some(format!("no reply within {} ms", hook.timeout.as_millis()))
+                });
+                self.webhook_failed(now, "timeout", &detail.unwrap_or_default(), None)
+            }
             other => {
                 self.state = other;
                 None
@@ -407,7 +460,9 @@ impl DialplanInterpreter {
     /// When [`handle_timeout`](Self::handle_timeout) should next be called, if at all.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let state = match self.state {
-            State::Menu { deadline, .. } | State::Collect { deadline, .. } => Some(deadline),
+            State::Menu { deadline, .. }
+            | State::Collect { deadline, .. }
+            | State::Webhook { deadline, .. } => Some(deadline),
             State::Listen { deadline, .. } => deadline,
             _ => None,
         };
@@ -476,6 +531,15 @@ impl DialplanInterpreter {
         let plan = Arc::clone(&self.plan);
         match plan.nodes.get(&self.node) {
             Some(Action::Listen(listen)) => f(self, listen),
+            _ => None,
+        }
+    }
+
+    /// Runs `f` with the current node's webhook; `None` if the node is not a webhook.
+    fn with_webhook<T>(&mut self, f: impl FnOnce(&mut Self, &Webhook) -> Option<T>) -> Option<T> {
+        let plan = Arc::clone(&self.plan);
+        match plan.nodes.get(&self.node) {
+            Some(Action::Webhook(hook)) => f(self, hook),
             _ => None,
         }
     }
@@ -594,6 +658,24 @@ impl DialplanInterpreter {
                 );
                 Some(target.clone())
             }
+            Action::Webhook(hook) => {
+                let request = hook.request(&self.vars);
+                self.event(
+                    "webhook_sent",
+                    json!({
+                        "node": self.node,
+                        "method": request.method.as_str(),
+                        "url": request.url,
+                        "vars": request.fields.keys().collect::<Vec<_>>(),
+                    }),
+                );
+                self.state = State::Webhook {
+                    sent: now,
+                    deadline: now + request.timeout,
+                };
+                self.outputs.push_back(Output::Webhook(request));
+                None
+            }
             Action::Hangup(hangup) => self.play(
                 now,
                 &hangup.prompt,
@@ -601,6 +683,91 @@ impl DialplanInterpreter {
                 After::Hangup(hangup.reason.clone()),
             ),
         }
+    }
+
+    /// The reply to the current webhook: its variables and `next`, or the error path.
+    fn webhook_reply(&mut self, now: Instant, status: u16, body: &str) -> Option<String> {
+        let State::Webhook { sent, .. } = self.state else {
+            // Not waiting for a reply (a late one, after a timeout): ignored.
+            return None;
+        };
+        let plan = Arc::clone(&self.plan);
+        let Some(Action::Webhook(hook)) = plan.nodes.get(&self.node) else {
+            return None;
+        };
+        let vars = match reply_variables(&hook.reply, status, body) {
+            Ok(vars) => vars,
+            Err(bad) => {
+                let status = matches!(bad, BadReply::Status(_)).then_some(status);
+                return self.webhook_failed(now, bad.kind(), &bad.detail(), status);
+            }
+        };
+        self.state = State::Moving;
+        if let ReplyVars::Prefixed(prefix) = &hook.reply {
+            // Fields of an earlier reply that this one lacks must not pass for this one's.
+            let names = vars.iter().map(|(name, _)| name.clone()).collect();
+            for stale in self
+                .from_replies
+                .insert(prefix.clone(), names)
+                .unwrap_or_default()
+            {
+                self.vars.remove(&stale);
+            }
+        }
+        self.vars.insert(webhook::ERROR_VAR.into(), String::new());
+        self.vars
+            .insert(webhook::STATUS_VAR.into(), status.to_string());
+        self.vars.extend(vars.iter().cloned());
+        self.event(
+            "webhook_reply",
+            json!({
+                "node": self.node,
+                "status": status,
+                "latency_ms": now.saturating_duration_since(sent).as_millis() as u64,
+                "vars": vars.into_iter().collect::<BTreeMap<_, _>>(),
+                "target": hook.next,
+            }),
+        );
+        Some(hook.next.clone())
+    }
+
+    /// The current webhook failed with error `kind`: `webhook_error` is set, then the error path.
+    fn webhook_failed(
+        &mut self,
+        now: Instant,
+        kind: &str,
+        detail: &str,
+        status: Option<u16>,
+    ) -> Option<String> {
+        let State::Webhook { sent, .. } = self.state else {
+            // Not waiting for a reply (a late failure, after a timeout): ignored.
+            return None;
+        };
+        self.state = State::Moving;
+        self.with_webhook(|this, hook| {
+            let target = match (&hook.on_timeout, kind) {
+                (Some(on_timeout), "timeout") => on_timeout,
+                _ => &hook.on_error,
+            };
+            this.vars
+                .insert(webhook::ERROR_VAR.into(), kind.to_string());
+            this.vars.insert(
+                webhook::STATUS_VAR.into(),
+                status.map(|s| s.to_string()).unwrap_or_default(),
+            );
+            this.event(
+                "webhook_failed",
+                json!({
+                    "node": this.node,
+                    "error": kind,
+                    "detail": detail,
+                    "status": status,
+                    "latency_ms": now.saturating_duration_since(sent).as_millis() as u64,
+                    "target": target,
+                }),
+            );
+            Some(target.clone())
+        })
     }
 
     /// Whether pending keys make a playback moot: it could be cut short and they answer it.
@@ -788,6 +955,12 @@ impl DialplanInterpreter {
             State::Listen {
                 attempt, digits, ..
             } => self.listen_key(now, key, attempt, digits),
+            // Keys pressed while a business system answers are for the step after it.
+            waiting @ State::Webhook { .. } => {
+                self.remember(key);
+                self.state = waiting;
+                None
+            }
             other => {
                 self.state = other;
                 None

@@ -15,9 +15,11 @@ mod parse;
 mod template;
 mod understand;
 mod validate;
+mod webhook;
 
 pub use error::{DialplanError, DialplanErrors};
 pub use format::Dialplan;
 pub use interpreter::{
     DialplanEvent, DialplanInterpreter, Input, ListenRequest, Output, PromptItem, TurnContext,
 };
+pub use webhook::{WebhookFailure, WebhookMethod, WebhookRequest};

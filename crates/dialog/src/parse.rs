@@ -23,13 +23,14 @@ use crate::hours::{Schedule, parse_closed, parse_open};
 use crate::template::{Template, is_variable_name};
 use crate::understand::{stemmed_words, words};
 use crate::validate::{Graph, GraphNode, suggestion};
+use crate::webhook::{self, ReplyVars, Webhook, WebhookMethod};
 
 type Span = Range<usize>;
 type Value<'i> = Spanned<DeValue<'i>>;
 type Key<'i> = Spanned<DeString<'i>>;
 
 /// The action keys of a node; a node has exactly one.
-const ACTIONS: [&str; 11] = [
+const ACTIONS: [&str; 12] = [
     "play",
     "menu",
     "collect",
@@ -41,6 +42,7 @@ const ACTIONS: [&str; 11] = [
     "say",
     "listen",
     "transcribe",
+    "webhook",
 ];
 /// The keys a caller can press.
 const DTMF_KEYS: &str = "0123456789*#ABCD";
@@ -706,6 +708,7 @@ impl Reader<'_> {
             "set" => self.set(value).map(Action::Set),
             "when" => self.when(value, otherwise, key.span()).map(Action::When),
             "hours" => self.hours(value, default_tz).map(Action::Hours),
+            "webhook" => self.webhook(value).map(Action::Webhook),
             _ => self.hangup(value).map(Action::Hangup),
         }
     }
@@ -1509,6 +1512,205 @@ impl Reader<'_> {
             });
         }
         all
+    }
+
+    fn webhook(&mut self, value: &Value<'_>) -> Option<Webhook> {
+        let allowed = [
+            "url",
+            "method",
+            "send",
+            "timeout",
+            "set",
+            "prefix",
+            "next",
+            "on_error",
+            "on_timeout",
+        ];
+        let table = self.table(value, "webhook", &allowed)?;
+        let span = value.span();
+        let url = self
+            .required(table, span.clone(), "webhook", "url")
+            .and_then(|v| self.url(v));
+        let method = self.optional(table.get("method"), WebhookMethod::Post, |r, v| {
+            let text = r.string(v, "method")?;
+            let method = WebhookMethod::parse(&text);
+            if method.is_none() {
+                let names = WebhookMethod::NAMES.join(", ");
+                r.error(
+                    v.span(),
+                    format!("unknown method `{text}`; use one of {names}"),
+                );
+            }
+            method
+        });
+        let send = self.optional(table.get("send"), None, |r, v| r.sent(v).map(Some));
+        let timeout = self.optional(table.get("timeout"), Duration::from_secs(3), |r, v| {
+            let timeout = r.duration(v, "timeout")?;
+            if timeout > webhook::MAX_TIMEOUT {
+                let most = webhook::MAX_TIMEOUT.as_secs();
+                r.error(
+                    v.span(),
+                    format!("`timeout` must be at most {most}s: the caller waits in silence"),
+                );
+                return None;
+            }
+            Some(timeout)
+        });
+        let reply = match (table.get_key_value("set"), table.get("prefix")) {
+            (Some((set, _)), Some(_)) => {
+                self.error(
+                    set.span(),
+                    "`set` and `prefix` exclude each other: `set` names each variable, `prefix` takes every field",
+                );
+                None
+            }
+            (Some((_, v)), None) => self.reply_mapping(v).map(ReplyVars::Mapped),
+            (None, Some(v)) => self.string(v, "prefix").and_then(|prefix| {
+                let prefix = self.variable_prefix(&prefix, v.span())?;
+                Some(ReplyVars::Prefixed(prefix))
+            }),
+            (None, None) => {
+                self.variable_prefix(webhook::DEFAULT_PREFIX, span.clone());
+                Some(ReplyVars::Prefixed(webhook::DEFAULT_PREFIX.to_string()))
+            }
+        };
+        for var in [webhook::ERROR_VAR, webhook::STATUS_VAR] {
+            self.graph.declared.insert(var.to_string());
+        }
+        let next = self
+            .required(table, span.clone(), "webhook", "next")
+            .and_then(|v| self.target(v, "next"));
+        let on_error = self
+            .required(table, span, "webhook", "on_error")
+            .and_then(|v| self.target(v, "on_error"));
+        let on_timeout = self.optional(table.get("on_timeout"), None, |r, v| {
+            r.target(v, "on_timeout").map(Some)
+        });
+        Some(Webhook {
+            method: method?,
+            url: url?,
+            send: send?,
+            timeout: timeout?,
+            reply: reply?,
+            next: next?,
+            on_error: on_error?,
+            on_timeout: on_timeout?,
+        })
+    }
+
+    /// An `http://` URL with `${var}` placeholders.
+    fn url(&mut self, value: &Value<'_>) -> Option<Template> {
+        let text = self.string(value, "url")?;
+        let lower = text.to_ascii_lowercase();
+        if lower.starts_with("https://") {
+            self.error(
+                value.span(),
+                "`url`: https is not supported yet; use an http:// address (a local proxy can add TLS)",
+            );
+            return None;
+        }
+        let host = lower.strip_prefix("http://");
+        if !host.is_some_and(|host| !host.is_empty() && !host.starts_with('/')) {
+            self.error(
+                value.span(),
+                format!("`url` `{text}` must start with http:// and a host"),
+            );
+            return None;
+        }
+        self.template_text(value, &text, "url")
+    }
+
+    /// What a webhook sends: a list of variable names, or a table of field = text.
+    fn sent(&mut self, value: &Value<'_>) -> Option<Vec<(String, Template)>> {
+        match value.get_ref() {
+            DeValue::Array(items) => {
+                let mut fields = Some(Vec::new());
+                for item in items.iter() {
+                    let field = self.string(item, "send").and_then(|name| {
+                        if !is_variable_name(&name) {
+                            self.error(item.span(), format!("`{name}` is not a variable name"));
+                            return None;
+                        }
+                        let at = self.inside(item, &name, 0);
+                        self.graph.used.push((name.clone(), at, self.context()));
+                        let value = Template::parse(&format!("${{{name}}}")).ok()?;
+                        Some((name, value))
+                    });
+                    fields = fields.zip(field).map(|(mut fields, field)| {
+                        fields.push(field);
+                        fields
+                    });
+                }
+                fields
+            }
+            DeValue::Table(items) => {
+                let mut fields = Some(Vec::new());
+                for (key, item) in items.iter() {
+                    let value = self.template(item, key.get_ref());
+                    fields = fields.zip(value).map(|(mut fields, value)| {
+                        fields.push((key.get_ref().to_string(), value));
+                        fields
+                    });
+                }
+                fields
+            }
+            _ => {
+                self.type_error(
+                    value,
+                    "send",
+                    "a list of variable names, or a table of field = \"text\"",
+                );
+                None
+            }
+        }
+    }
+
+    /// `set` of a webhook: variable = the reply field it takes, as a dotted path.
+    fn reply_mapping(&mut self, value: &Value<'_>) -> Option<Vec<(String, Vec<String>)>> {
+        let DeValue::Table(items) = value.get_ref() else {
+            self.type_error(value, "set", "a table of variable = \"reply.field\"");
+            return None;
+        };
+        if items.is_empty() {
+            self.error(value.span(), "`set` is empty; name at least one variable");
+            return None;
+        }
+        let mut mapping = Some(Vec::new());
+        for (key, field) in items.iter() {
+            let name = self.variable(key.get_ref(), key.span());
+            let path = self.string(field, key.get_ref()).and_then(|path| {
+                let steps: Vec<String> = path.split('.').map(str::to_string).collect();
+                if steps.iter().any(|step| step.trim().is_empty()) {
+                    self.error(
+                        field.span(),
+                        format!("`{path}` is not a reply field; write field names separated by dots: \"shipment.carrier\""),
+                    );
+                    return None;
+                }
+                Some(steps)
+            });
+            mapping = match (mapping, name, path) {
+                (Some(mut all), Some(name), Some(path)) => {
+                    all.push((name, path));
+                    Some(all)
+                }
+                _ => None,
+            };
+        }
+        mapping
+    }
+
+    /// A prefix of reply variables: `<prefix>_<field>` count as given a value.
+    fn variable_prefix(&mut self, prefix: &str, span: Span) -> Option<String> {
+        if !is_variable_name(prefix) {
+            self.error(
+                span,
+                format!("`prefix` `{prefix}` must be a variable name (letters, digits and _, not starting with a digit)"),
+            );
+            return None;
+        }
+        self.graph.prefixes.insert(prefix.to_string());
+        Some(prefix.to_string())
     }
 
     fn hangup(&mut self, value: &Value<'_>) -> Option<Hangup> {

@@ -13,8 +13,10 @@ pub(crate) struct Graph {
     /// The `start` node and where it is named.
     pub(crate) start: Option<(String, Span)>,
     pub(crate) nodes: BTreeMap<String, GraphNode>,
-    /// Variables given a value somewhere: `[vars]`, `set`, `collect` or `listen`.
+    /// Variables given a value somewhere: `[vars]`, `set`, `collect`, `listen` or `webhook`.
     pub(crate) declared: BTreeSet<String>,
+    /// Prefixes of `webhook` reply variables: every `<prefix>_<field>` may be given a value.
+    pub(crate) prefixes: BTreeSet<String>,
     /// Variables read by conditions and templates: name, place, and the node for messages.
     pub(crate) used: Vec<(String, Span, String)>,
     /// Some node's references could not be read, so reachability cannot be judged.
@@ -170,12 +172,17 @@ impl Graph {
 
     fn check_variables(&self, diag: &mut Diagnostics<'_>) {
         for (name, span, context) in &self.used {
-            if !self.declared.contains(name) {
+            let from_reply = self.prefixes.iter().any(|prefix| {
+                name.strip_prefix(prefix.as_str())
+                    .and_then(|rest| rest.strip_prefix('_'))
+                    .is_some_and(|field| !field.is_empty())
+            });
+            if !self.declared.contains(name) && !from_reply {
                 let hint = suggestion(name, self.declared.iter().map(String::as_str));
                 diag.error(
                     span.clone(),
                     format!(
-                        "{context}: unknown variable `{name}`{hint} (give it a default under [vars], or set it with `set`, `collect` or `listen`; quote text: '{name}')"
+                        "{context}: unknown variable `{name}`{hint} (give it a default under [vars], or set it with `set`, `collect`, `listen` or `webhook`; quote text: '{name}')"
                     ),
                 );
             }

@@ -76,9 +76,17 @@ fn validates() {
             "main_menu",
             "main_menu_keys",
             "notice",
+            "order_cancelled",
+            "order_delayed",
+            "order_delivered",
             "order_lookup",
             "order_number",
             "order_number_keys",
+            "order_processing",
+            "order_result",
+            "order_shipped",
+            "order_system_down",
+            "order_unknown",
             "transfer"
         ]
     );
@@ -116,9 +124,49 @@ fn an_order_number_said_and_confirmed() {
         r#"play "I heard 4 5 1 2, is that right?""#
     );
     call.played();
-    assert_eq!(nodes(&call.says("Yes, that's right.")), ["order_lookup"]);
+    let log = call.says("Yes, that's right.");
+    assert_eq!(nodes(&log), ["order_lookup"]);
+    assert_eq!(
+        log.last().unwrap(),
+        r#"webhook POST http://127.0.0.1:8090/orders/status {"order_id":"4512"} within 3s"#
+    );
     assert_eq!(call.dialplan.variables()["order_number"], "4512");
+    let reply = r#"{"found": true, "order_id": "4512", "status": "shipped", "carrier": "DHL",
+                    "shipped_on": "Monday", "eta": "Tuesday", "items": 2}"#;
+    let log = call.webhook_reply(200, reply);
+    assert_eq!(nodes(&log), ["order_result", "order_shipped"]);
+    assert_eq!(
+        log.last().unwrap(),
+        r#"play "Order 4 5 1 2 was shipped on Monday with DHL and should arrive Tuesday.""#
+    );
     assert_eq!(call.played().last().unwrap(), MAIN_MENU);
+}
+
+#[test]
+fn the_order_system_finds_nothing_or_does_not_answer() {
+    let mut call = in_main_menu(utc(MONDAY_10));
+    call.press("1");
+    call.played();
+    call.press("9999#");
+    call.played();
+    call.says("yes");
+    let log = call.webhook_reply(200, r#"{"found": false, "order_id": "9999"}"#);
+    assert_eq!(
+        log.last().unwrap(),
+        r#"play "I could not find order 9 9 9 9. Please check the number in your confirmation email.""#
+    );
+    call.played();
+    call.press("1");
+    call.played();
+    call.press("4512#");
+    call.played();
+    call.says("yes");
+    let log = call.wait(Duration::from_secs(3));
+    assert!(log.contains(&"cancel webhook".to_string()), "{log:#?}");
+    assert_eq!(
+        log.last().unwrap(),
+        r#"play "Sorry, our order system is not answering. Please try again later.""#
+    );
 }
 
 #[test]

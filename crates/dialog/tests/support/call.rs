@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use sb_dialog::{Dialplan, DialplanInterpreter, Input, Output, PromptItem};
+use sb_dialog::{Dialplan, DialplanInterpreter, Input, Output, PromptItem, WebhookFailure};
 
 /// One simulated call.
 pub struct Call {
@@ -85,6 +85,22 @@ impl Call {
         self.log()
     }
 
+    /// The business system answers the pending webhook with `status` and `body`.
+    pub fn webhook_reply(&mut self, status: u16, body: &str) -> Vec<String> {
+        let body = body.to_string();
+        self.dialplan
+            .handle_input(Input::WebhookReply { status, body }, self.now);
+        self.log()
+    }
+
+    /// The pending webhook brought no reply.
+    pub fn webhook_failed(&mut self, kind: WebhookFailure, detail: &str) -> Vec<String> {
+        let detail = detail.to_string();
+        self.dialplan
+            .handle_input(Input::WebhookFailed { kind, detail }, self.now);
+        self.log()
+    }
+
     /// The caller hangs up.
     pub fn caller_hangs_up(&mut self) -> Vec<String> {
         self.dialplan.handle_input(Input::CallerHangup, self.now);
@@ -103,8 +119,8 @@ impl Call {
     }
 
     /// Drains the outputs: `> node` for node entries, `play a,"spoken text"`, `stop`,
-    /// `listen Context`, `stop listening`, `transcribe on|off`, `hangup reason`, and
-    /// `kind {json}` for other events.
+    /// `listen Context`, `stop listening`, `transcribe on|off`, `webhook METHOD url {fields}
+    /// within 3s`, `cancel webhook`, `hangup reason`, and `kind {json}` for other events.
     pub fn log(&mut self) -> Vec<String> {
         let mut log = Vec::new();
         while let Some(output) = self.dialplan.poll_output() {
@@ -135,6 +151,14 @@ impl Call {
                 Output::Transcribe { enabled } => {
                     format!("transcribe {}", if enabled { "on" } else { "off" })
                 }
+                Output::Webhook(request) => format!(
+                    "webhook {} {} {} within {:?}",
+                    request.method.as_str(),
+                    request.url,
+                    serde_json::json!(request.fields),
+                    request.timeout
+                ),
+                Output::CancelWebhook => "cancel webhook".to_string(),
                 Output::Hangup { reason } => format!("hangup {reason}"),
                 Output::Event(e) if e.kind == "node_entered" => {
                     format!("> {}", e.data["node"].as_str().unwrap())
