@@ -51,12 +51,48 @@ pub enum CallerEvent {
     },
 }
 
+/// A result from the recognizer, for [`CallerSpeech::recognized`] or
+/// [`CallerSpeech::early_recognized`].
+pub enum RecognitionResult {
+    /// The oldest finished turn's.
+    Turn(Result<Recognition, AsrError>),
+    /// The turn in progress, recognized at a pause.
+    Early(Result<Recognition, AsrError>),
+}
+
 /// A turn at the recognizer.
 struct PendingTurn {
     start_ms: u64,
     end_ms: u64,
     for_listen: bool,
-    ticket: AsrTicket,
+    result: TurnResult,
+}
+
+/// A listen turn sent to the recognizer early, at a pause (see `TurnEvent::MayEnd`).
+struct EarlyTurn {
+    /// End of the audio sent: the turn's end if the caller does not go on.
+    end_ms: u64,
+    result: TurnResult,
+}
+
+/// A recognition on its way, or already back.
+enum TurnResult {
+    Waiting(AsrTicket),
+    /// Back; taken (None) once reported.
+    Ready(Option<Result<Recognition, AsrError>>),
+}
+
+impl TurnResult {
+    /// The result (pending forever once taken).
+    async fn wait(&mut self) -> Result<Recognition, AsrError> {
+        match self {
+            TurnResult::Waiting(ticket) => ticket.await,
+            TurnResult::Ready(result) => match result.take() {
+                Some(result) => result,
+                None => pending().await,
+            },
+        }
+    }
 }
 
 /// The caller's side of one call (see the module doc).
@@ -71,8 +107,7 @@ pub struct CallerSpeech {
     /// Onset of the turn in progress, for the transcript (the turn's audio starts earlier,
     /// with the pre-roll).
     onset_ms: Option<u64>,
-    /// A listen turn recognized early, at a pause, with its audio's end (see `TurnEvent::MayEnd`).
-    early: Option<(u64, AsrTicket)>,
+    early: Option<EarlyTurn>,
     pending: VecDeque<PendingTurn>,
     events: VecDeque<CallerEvent>,
 }
@@ -163,33 +198,91 @@ impl CallerSpeech {
                 if self.listening.is_some()
                     && let Ok(ticket) = self.asr.submit(self.request(&utterance, true))
                 {
-                    self.early = Some((utterance.end_ms, ticket));
-                }
-            }
-            Some(TurnEvent::TurnEnded(utterance)) => {
-                let start_ms = self.onset_ms.take().unwrap_or(utterance.start_ms);
-                let for_listen = self.listening.is_some();
-                let early = self.early.take();
-                if !for_listen && !self.transcribing {
-                    return;
-                }
-                let ticket = match early {
-                    Some((end_ms, ticket)) if end_ms == utterance.end_ms => Ok(ticket),
-                    _ => self.asr.submit(self.request(&utterance, for_listen)),
-                };
-                match ticket {
-                    Ok(ticket) => self.pending.push_back(PendingTurn {
-                        start_ms,
+                    self.early = Some(EarlyTurn {
                         end_ms: utterance.end_ms,
-                        for_listen,
-                        ticket,
-                    }),
-                    Err(error) => self
-                        .events
-                        .push_back(CallerEvent::Unrecognized { error, for_listen }),
+                        result: TurnResult::Waiting(ticket),
+                    });
                 }
             }
+            Some(TurnEvent::TurnEnded(utterance)) => self.turn_ended(utterance),
             None => {}
+        }
+    }
+
+    /// A turn is over: its recognition is queued, reusing the early one made of the same audio.
+    fn turn_ended(&mut self, utterance: Utterance) {
+        let start_ms = self.onset_ms.take().unwrap_or(utterance.start_ms);
+        let for_listen = self.listening.is_some();
+        let early = self.early.take();
+        if !for_listen && !self.transcribing {
+            return;
+        }
+        let result = match early {
+            Some(early) if early.end_ms == utterance.end_ms => Ok(early.result),
+            _ => self
+                .asr
+                .submit(self.request(&utterance, for_listen))
+                .map(TurnResult::Waiting),
+        };
+        match result {
+            Ok(result) => self.pending.push_back(PendingTurn {
+                start_ms,
+                end_ms: utterance.end_ms,
+                for_listen,
+                result,
+            }),
+            Err(error) => self
+                .events
+                .push_back(CallerEvent::Unrecognized { error, for_listen }),
+        }
+    }
+
+    /// Waits for the next result from the recognizer: the oldest finished turn's, or the early
+    /// one of the turn in progress (pending forever when there is none).
+    pub async fn next_result(&mut self) -> RecognitionResult {
+        let early = &mut self.early;
+        let turns = &mut self.pending;
+        let early = async move {
+            match early {
+                Some(EarlyTurn {
+                    result: TurnResult::Waiting(ticket),
+                    ..
+                }) => ticket.await,
+                _ => pending().await,
+            }
+        };
+        let turn = async move {
+            match turns.front_mut() {
+                Some(turn) => turn.result.wait().await,
+                None => pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            result = turn => RecognitionResult::Turn(result),
+            result = early => RecognitionResult::Early(result),
+        }
+    }
+
+    /// Takes an early result from [`CallerSpeech::next_result`]. When it already
+    /// `answers_turn` (the dialplan says so) and the caller is still pausing, the turn ends
+    /// now instead of after the whole end-of-turn silence; otherwise it is kept for the end.
+    pub fn early_recognized(&mut self, result: Result<Recognition, AsrError>, answers_turn: bool) {
+        let Some(early) = self.early.as_mut() else {
+            return;
+        };
+        early.result = TurnResult::Ready(Some(result));
+        if answers_turn && let Some(utterance) = self.detector.end_now() {
+            self.turn_ended(utterance);
+        }
+    }
+
+    /// The call is over: a turn the caller was still speaking is recognized too (when the
+    /// call is transcribed), so their last words reach the transcript.
+    pub fn hang_up(&mut self) {
+        self.listening = None;
+        if let Some(utterance) = self.detector.flush() {
+            self.turn_ended(utterance);
         }
     }
 
@@ -221,12 +314,13 @@ impl CallerSpeech {
     /// Waits for the oldest turn at the recognizer (pending forever when there is none).
     pub async fn next_recognition(&mut self) -> Result<Recognition, AsrError> {
         match self.pending.front_mut() {
-            Some(turn) => (&mut turn.ticket).await,
+            Some(turn) => turn.result.wait().await,
             None => pending().await,
         }
     }
 
-    /// Takes the result from [`CallerSpeech::next_recognition`] (it is for the oldest turn).
+    /// Takes a turn's result from [`CallerSpeech::next_result`] or
+    /// [`CallerSpeech::next_recognition`] (it is for the oldest turn).
     pub fn recognized(&mut self, result: Result<Recognition, AsrError>) {
         let Some(turn) = self.pending.pop_front() else {
             return;

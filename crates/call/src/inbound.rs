@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use crate::bot_voice::{BotVoice, SpokenLine, VoiceNote};
-use crate::caller_speech::{CallerEvent, CallerSpeech};
+use crate::caller_speech::{CallerEvent, CallerSpeech, RecognitionResult};
 use crate::gateway::Services;
 use crate::media_session::{DtmfSource, MediaEvent, MediaParams, MediaSession};
 use crate::sip_server::{SipCommand, sleep_until};
@@ -26,6 +26,8 @@ use crate::webhook::PendingWebhook;
 
 const FRAME: Duration = Duration::from_millis(20);
 const RTCP_INTERVAL: Duration = Duration::from_secs(5);
+/// Most frames taken from the caller at once after a stall (1 s); older audio is lost anyway.
+const MAX_CATCH_UP_FRAMES: u128 = 50;
 
 /// Starts the task of a new inbound call; its log lines carry the call id.
 pub fn spawn_inbound(
@@ -263,6 +265,10 @@ impl CallLoop<'_> {
         let now_ms = self.call_ms(Instant::now());
         let lines = self.voice.stop(&mut self.media, now_ms);
         self.bot_lines(lines);
+        if let Some(caller) = self.caller.as_mut() {
+            caller.hang_up();
+        }
+        self.caller_events(Instant::now());
         while let Some(caller) = self.caller.as_mut() {
             if caller.turns_pending() == 0 {
                 break;
@@ -271,6 +277,34 @@ impl CallLoop<'_> {
             caller.recognized(result);
             self.caller_events(Instant::now());
         }
+    }
+
+    /// Acts on a result from the recognizer. An early one that already answers the dialplan's
+    /// question ends the caller's turn at the pause.
+    fn recognition_result(&mut self, result: RecognitionResult) {
+        let Some(caller) = self.caller.as_mut() else {
+            return;
+        };
+        match result {
+            RecognitionResult::Turn(result) => caller.recognized(result),
+            RecognitionResult::Early(result) => {
+                let answers = matches!(&result,
+                    Ok(r) if self.dialplan.answers_turn(&r.text, r.confidence));
+                if answers {
+                    tracing::debug!("the answer is complete: the turn ends at the pause");
+                }
+                caller.early_recognized(result, answers);
+            }
+        }
+        self.caller_events(Instant::now());
+    }
+
+    /// Hands the caller's frame of this tick to the turn detector and acts on what it found.
+    fn caller_frame(&mut self, now: Instant) {
+        if let Some(caller) = self.caller.as_mut() {
+            caller.frame(self.media.caller_frame());
+        }
+        self.caller_events(now);
     }
 
     fn caller_events(&mut self, now: Instant) {
@@ -370,19 +404,24 @@ impl CallLoop<'_> {
                 },
                 _ = tokio::time::sleep_until(next_tick.into()) => {
                     let now = Instant::now();
-                    if let Some(packet) = self.media.tick(now) {
-                        let _ = self.rtp.send_to(&packet, self.media.remote()).await;
-                    }
-                    // A clock, not a loop: the next frame is due 20 ms after this one was due;
-                    // after a long stall we skip ahead rather than burst.
+                    // A clock, not a loop: the next frame is due 20 ms after this one was due.
+                    // After a long stall the frames missed are taken from the caller without
+                    // sending a burst, so the caller's side stays on the wall clock.
                     next_tick += FRAME;
                     if now > next_tick + 5 * FRAME {
+                        let missed = (now - next_tick).as_millis() / FRAME.as_millis();
+                        for _ in 0..missed.min(MAX_CATCH_UP_FRAMES) {
+                            self.media.catch_up(now);
+                            self.caller_frame(now);
+                        }
                         next_tick = now + FRAME;
                     }
-                    if let Some(caller) = self.caller.as_mut() {
-                        caller.frame(self.media.caller_frame());
+                    // The caller's frame first: a barge-in pauses the bot's very next frame.
+                    self.media.receive(now);
+                    self.caller_frame(now);
+                    if let Some(packet) = self.media.send() {
+                        let _ = self.rtp.send_to(&packet, self.media.remote()).await;
                     }
-                    self.caller_events(now);
                     let now_ms = self.call_ms(now);
                     let lines = self.voice.finished_lines(&self.media, now_ms);
                     self.bot_lines(lines);
@@ -407,11 +446,8 @@ impl CallLoop<'_> {
                     self.voice.sentence(sentence, &mut self.media);
                     self.voice_notes();
                 }
-                result = next_recognition(&mut self.caller) => {
-                    if let Some(caller) = self.caller.as_mut() {
-                        caller.recognized(result);
-                    }
-                    self.caller_events(Instant::now());
+                result = next_result(&mut self.caller) => {
+                    self.recognition_result(result);
                 }
                 received = self.rtcp.recv_from(&mut rtcp_buf) => {
                     if let Ok((n, _)) = received {
@@ -624,12 +660,10 @@ impl CallLoop<'_> {
     }
 }
 
-/// Waits for the caller's next recognized turn (pending forever without speech).
-async fn next_recognition(
-    caller: &mut Option<CallerSpeech>,
-) -> Result<sb_speech::asr::Recognition, sb_speech::asr::AsrError> {
+/// Waits for the recognizer's next result for the caller (pending forever without speech).
+async fn next_result(caller: &mut Option<CallerSpeech>) -> RecognitionResult {
     match caller.as_mut() {
-        Some(caller) => caller.next_recognition().await,
+        Some(caller) => caller.next_result().await,
         None => std::future::pending().await,
     }
 }

@@ -273,16 +273,24 @@ impl MediaSession {
         self.events.pop_front()
     }
 
-    /// One 20 ms step: returns the RTP packet to send now (None while on hold).
+    /// One 20 ms step: [`MediaSession::receive`] then [`MediaSession::send`].
     pub fn tick(&mut self, now: Instant) -> Option<Vec<u8>> {
+        self.receive(now);
+        self.send()
+    }
+
+    /// The first half of a 20 ms step: takes the caller's frame (then in
+    /// [`MediaSession::caller_frame`]). The call looks at it before [`MediaSession::send`]
+    /// builds the outgoing frame, so a barge-in pauses the bot's audio one frame sooner.
+    pub fn receive(&mut self, now: Instant) {
         self.receive_frame(now);
+    }
+
+    /// The second half of a 20 ms step: records both directions and returns the RTP packet to
+    /// send now (None while on hold).
+    pub fn send(&mut self) -> Option<Vec<u8>> {
         self.fill_outgoing();
-        if let Some(rec) = self.recorder.as_mut()
-            && let Err(e) = rec.write(&self.scratch_in, &self.scratch_out)
-        {
-            tracing::warn!(error = %e, "recording stopped");
-            self.recorder = None;
-        }
+        self.record();
         if self.hold {
             return None;
         }
@@ -302,6 +310,24 @@ impl MediaSession {
             );
         }
         Some(packet)
+    }
+
+    /// A 20 ms step whose send time was missed (the task stalled): takes and records the
+    /// caller's frame against silence, sends nothing, and leaves the bot's audio where it was.
+    /// Catching up this way keeps the caller's side on the wall clock.
+    pub fn catch_up(&mut self, now: Instant) {
+        self.receive_frame(now);
+        self.scratch_out.fill(0);
+        self.record();
+    }
+
+    fn record(&mut self) {
+        if let Some(rec) = self.recorder.as_mut()
+            && let Err(e) = rec.write(&self.scratch_in, &self.scratch_out)
+        {
+            tracing::warn!(error = %e, "recording stopped");
+            self.recorder = None;
+        }
     }
 
     /// Takes one 20 ms frame of caller audio. Packets may carry 10, 20, 30 ms or more: decoded

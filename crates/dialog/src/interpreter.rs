@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::format::{Action, Collect, Dialplan, Expect, Listen, Menu, PromptPart, Prompting};
-use crate::understand::{Match, best_option, spoken_digits, yes_or_no};
+use crate::understand::{Match, best_option, sounds_finished, spoken_digits, yes_or_no};
 use crate::webhook::{
     self, BadReply, ReplyVars, Webhook, WebhookFailure, WebhookRequest, reply_variables,
 };
@@ -473,6 +473,28 @@ impl DialplanInterpreter {
     /// The next thing for the call to do; call until `None` after every input.
     pub fn poll_output(&mut self) -> Option<Output> {
         self.outputs.pop_front()
+    }
+
+    /// Whether `text`, heard early at a pause in the caller's turn, already answers the turn
+    /// listened for as it stands: an option or a yes/no that matches, a number as long as it
+    /// can be, or free text that reads as a finished sentence. The call then ends the turn
+    /// without waiting out the rest of the end-of-turn silence.
+    pub fn answers_turn(&self, text: &str, confidence: f32) -> bool {
+        let Some(Action::Listen(listen)) = self.plan.nodes.get(&self.node) else {
+            return false;
+        };
+        if self.turn.is_none() || confidence < listen.min_confidence || text.trim().is_empty() {
+            return false;
+        }
+        match &listen.expect {
+            Expect::Text { .. } => sounds_finished(text),
+            Expect::Options(options) => matches!(
+                best_option(text, options.iter().map(|o| o.phrases.as_slice())),
+                Match::Option(_)
+            ),
+            Expect::YesNo { .. } => yes_or_no(text).is_some(),
+            Expect::Digits { entry, .. } => spoken_digits(text).len() == entry.max,
+        }
     }
 
     /// The call's variables: the dialplan's defaults, those given at start, and those set since.

@@ -140,6 +140,25 @@ pub(crate) fn best_option<'a>(
     }
 }
 
+/// Words a sentence does not end on: a transcript ending on one was cut at a pause.
+const CONTINUATIONS: [&str; 33] = [
+    "and", "or", "but", "so", "because", "if", "then", "that", "which", "who", "to", "of", "for",
+    "with", "in", "on", "at", "from", "about", "the", "a", "an", "my", "your", "our", "their",
+    "his", "her", "its", "i", "um", "uh", "er",
+];
+
+/// Whether a transcript of free speech reads as a finished sentence: it ends with a full
+/// stop, a question or an exclamation mark (not an ellipsis, which Whisper writes for a voice
+/// that trails off) and not on a word that needs more after it ("… and my").
+pub(crate) fn sounds_finished(text: &str) -> bool {
+    let text = text.trim_end();
+    let closed = text.ends_with(['.', '?', '!']) && !text.ends_with("..") && !text.ends_with('…');
+    closed
+        && words(text)
+            .last()
+            .is_some_and(|w| !CONTINUATIONS.contains(&w.as_str()))
+}
+
 /// Whether `text` says yes (`Some(true)`), no (`Some(false)`), or neither or both (`None`).
 pub(crate) fn yes_or_no(text: &str) -> Option<bool> {
     let words = words(text);
@@ -342,5 +361,16 @@ mod tests {
         assert_eq!(spoken_digits("nine eleven"), "911");
         assert_eq!(spoken_digits("four-five one two"), "4512");
         assert_eq!(spoken_digits("I don't know"), "");
+    }
+
+    #[test]
+    fn a_sentence_is_finished_by_its_end_mark_and_last_word() {
+        assert!(sounds_finished("I'd like to know where my parcel is."));
+        assert!(sounds_finished("Where is it? "));
+        assert!(!sounds_finished("I'd like to know where my"));
+        assert!(!sounds_finished("I was charged and."));
+        assert!(!sounds_finished("Well, I think..."));
+        assert!(!sounds_finished("Well, I think…"));
+        assert!(!sounds_finished("."));
     }
 }

@@ -689,3 +689,28 @@ fn the_caller_may_hang_up_while_speaking() {
     assert_eq!(call.dialplan.poll_timeout(), None);
     assert!(call.heard("agent", 0.9).is_empty());
 }
+
+#[test]
+fn an_early_transcript_answers_the_turn_only_when_it_is_complete() {
+    let call = in_menu();
+    assert!(call.dialplan.answers_turn("Billing.", 0.9));
+    assert!(
+        !call.dialplan.answers_turn("Billing.", 0.3),
+        "below the step's min_confidence it would be a no-match"
+    );
+    assert!(!call.dialplan.answers_turn("I would like to", 0.9));
+
+    let mut call = asked_for_the_order();
+    assert!(
+        !call.dialplan.answers_turn("four five one two", 0.9),
+        "4 digits of up to 6: the caller may go on"
+    );
+    assert!(
+        call.dialplan
+            .answers_turn("four five one two three six", 0.9)
+    );
+    call.says("four five one two");
+    call.played();
+    assert!(call.dialplan.answers_turn("Yes, that's right.", 0.9));
+    assert!(!call.dialplan.answers_turn("Hmm, let me see", 0.9));
+}

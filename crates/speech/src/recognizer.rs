@@ -98,6 +98,7 @@ impl Recognizer {
 
         let to_ms = |samples: usize| samples as u64 * 1000 / u64::from(WHISPER_RATE);
         let mut words = self.words(to_ms(start), to_ms(end));
+        drop_padding_loop(&mut words);
         collapse_repeats(&mut words);
         let decode_ms = started.elapsed().as_millis() as u64;
         let recognition = recognition(words, audio_ms, decode_ms);
@@ -147,6 +148,7 @@ impl Recognizer {
                             end_ms: end_ms.max(start_ms),
                             probability_sum: data.p,
                             tokens: 1,
+                            in_padding: offset_ms + data.t0.max(0) as u64 * 10 >= clip_end_ms,
                         });
                     }
                 }
@@ -164,6 +166,8 @@ struct DecodedWord {
     end_ms: u64,
     probability_sum: f32,
     tokens: u32,
+    /// Whisper placed its start at or after the end of the real audio, in the padding.
+    in_padding: bool,
 }
 
 impl DecodedWord {
@@ -188,6 +192,23 @@ impl DecodedWord {
 /// The word without surrounding spaces and punctuation ("Dashwood," → "Dashwood").
 fn bare_word(text: &str) -> &str {
     text.trim().trim_matches(|c: char| !c.is_alphanumeric())
+}
+
+/// On band-limited (phone) audio Whisper sometimes decodes the utterance again in the padding
+/// after it ("2 9 3 4 0. 2 9 3 4 0. 2 9 …"). A tail of two or more words that all lie in the
+/// padding and repeat, word for word, the words one period before them is dropped. Real speech
+/// said twice keeps its own timings inside the audio, so "five five" stays.
+fn drop_padding_loop(words: &mut Vec<DecodedWord>) {
+    let padded = words.iter().rev().take_while(|w| w.in_padding).count();
+    let n = words.len();
+    for tail in (2..=padded).rev() {
+        let from = n - tail;
+        let repeats = |period: usize| (from..n).all(|j| words[j].key() == words[j - period].key());
+        if (1..=from).any(repeats) {
+            words.truncate(from);
+            return;
+        }
+    }
 }
 
 /// Whisper sometimes loops on short clips ("No? No? No? No?"): a word or phrase of up to four
@@ -292,6 +313,7 @@ mod tests {
             end_ms: start_ms + 100,
             probability_sum: 1.6,
             tokens: 2,
+            in_padding: false,
         }
     }
 
@@ -331,5 +353,39 @@ mod tests {
         let mut double: Vec<_> = [" no,", " no"].iter().map(|t| word(t, 0)).collect();
         collapse_repeats(&mut double);
         assert_eq!(double.len(), 2);
+    }
+
+    #[test]
+    fn a_repeat_decoded_in_the_padding_is_dropped_but_speech_said_twice_stays() {
+        let texts =
+            |words: &[DecodedWord]| words.iter().map(|w| w.text.clone()).collect::<String>();
+        let padded = |text: &str| DecodedWord {
+            in_padding: true,
+            ..word(text, 1_900)
+        };
+        let mut looped = vec![word(" 2", 280), word(" 9", 1_000), word(" 3", 1_590)];
+        for (i, digit) in [" 4", " 0.", " 2", " 9", " 3", " 4", " 0.", " 2"]
+            .iter()
+            .enumerate()
+        {
+            looped.push(if i < 2 {
+                word(digit, 1_900)
+            } else {
+                padded(digit)
+            });
+        }
+        drop_padding_loop(&mut looped);
+        assert_eq!(texts(&looped), " 2 9 3 4 0.");
+
+        let mut twice = vec![word(" five", 0), word(" five", 400), padded(" please")];
+        drop_padding_loop(&mut twice);
+        assert_eq!(twice.len(), 3, "a real double and one word at the end stay");
+        let mut not_a_repeat = vec![word(" order", 0), padded(" status"), padded(" please")];
+        drop_padding_loop(&mut not_a_repeat);
+        assert_eq!(
+            not_a_repeat.len(),
+            3,
+            "words in the padding that repeat nothing stay"
+        );
     }
 }

@@ -279,6 +279,39 @@ impl TurnDetector {
         matches!(self.phase, Phase::Onset { .. })
     }
 
+    /// Ends the turn now if the caller is pausing after speech, with the audio that
+    /// [`TurnEvent::MayEnd`] offered for this pause; `None` (nothing changes) otherwise.
+    /// The call uses it when the early recognition is already a complete answer, so a caller
+    /// who said "billing" does not wait out the whole end-of-turn silence.
+    pub fn end_now(&mut self) -> Option<Utterance> {
+        let trailing = TRAILING_SILENCE_MS / FRAME_MS;
+        let Phase::Speaking(turn) = &self.phase else {
+            return None;
+        };
+        let pausing = turn.resuming_from.is_none() && self.next_frame >= turn.speech_end + trailing;
+        if !pausing {
+            return None;
+        }
+        let end = turn.speech_end + trailing;
+        let utterance = self.end_turn(end, TurnEndReason::Silence);
+        self.keep_only_pre_roll();
+        Some(utterance)
+    }
+
+    /// Ends a turn in progress because the audio ends (the call is over): its audio up to the
+    /// last frame pushed, with at most the usual trailing silence. An onset not yet confirmed
+    /// is dropped.
+    pub fn flush(&mut self) -> Option<Utterance> {
+        let Phase::Speaking(turn) = &self.phase else {
+            self.reset();
+            return None;
+        };
+        let end = (turn.speech_end + TRAILING_SILENCE_MS / FRAME_MS).min(self.next_frame);
+        let utterance = self.end_turn(end, TurnEndReason::Silence);
+        self.reset();
+        Some(utterance)
+    }
+
     /// Takes the next 20 ms frame (160 samples at 8 kHz, 320 at 16 kHz).
     ///
     /// # Panics
@@ -378,7 +411,9 @@ impl TurnDetector {
         }
 
         if index + 1 - turn.onset >= self.limits.max_utterance {
-            return Some(self.end_turn(index + 1, TurnEndReason::MaxLength));
+            return Some(TurnEvent::TurnEnded(
+                self.end_turn(index + 1, TurnEndReason::MaxLength),
+            ));
         }
         let silence = index + 1 - turn.speech_end;
         if silence * FRAME_MS >= CADENCE_PAUSE_MS && !turn.burst_counted {
@@ -388,7 +423,9 @@ impl TurnDetector {
         let end_silence = self.end_silence(&turn);
         if silence >= end_silence {
             let end = (turn.speech_end + trailing).min(index + 1);
-            return Some(self.end_turn(end, TurnEndReason::Silence));
+            return Some(TurnEvent::TurnEnded(
+                self.end_turn(end, TurnEndReason::Silence),
+            ));
         }
         let may_end = silence == trailing && end_silence > trailing;
         let end = turn.speech_end + trailing;
@@ -407,9 +444,9 @@ impl TurnDetector {
     }
 
     /// Ends the turn with the audio held up to frame `end` (exclusive).
-    fn end_turn(&mut self, end: u64, reason: TurnEndReason) -> TurnEvent {
+    fn end_turn(&mut self, end: u64, reason: TurnEndReason) -> Utterance {
         self.phase = Phase::Idle;
-        TurnEvent::TurnEnded(self.utterance_until(end, reason))
+        self.utterance_until(end, reason)
     }
 
     /// The audio held up to frame `end` (exclusive).

@@ -586,3 +586,74 @@ fn a_pause_offers_the_turn_early_with_the_same_audio() {
         );
     }
 }
+
+/// Ending the turn at the pause (the answer was already complete) gives exactly the audio the
+/// pause offered, reports no second end for that turn, and is refused while the caller talks.
+#[test]
+fn a_turn_ended_at_the_pause_has_the_offered_audio_and_ends_once() {
+    for rate in RATES {
+        let name = vad_audio::SENTENCES[0];
+        let audio = vad_audio::at_rate(&padded(&vad_audio::recording(name), 500, 2000), rate);
+        let mut detector = detector(rate, TurnContext::General);
+        let mut offered = None;
+        let mut ended_now = None;
+        let mut later_events = Vec::new();
+        for frame in audio.chunks_exact(vad_audio::frame_len(rate)) {
+            let event = detector.push_frame(frame);
+            if event.is_none() && detector.in_speech() && offered.is_none() {
+                let refused = detector.end_now().map(|u| u.end_ms);
+                assert_eq!(refused, None, "{rate} Hz: refused while talking");
+            }
+            match event {
+                Some(TurnEvent::MayEnd(u)) if ended_now.is_none() => {
+                    offered = Some(u);
+                    ended_now = detector.end_now();
+                }
+                Some(event) if ended_now.is_some() => later_events.push(event),
+                _ => {}
+            }
+        }
+        let ended_now = ended_now.expect("a pause to end the turn at");
+        let offered = offered.expect("an offer");
+        assert_eq!(ended_now.end_ms, offered.end_ms, "{name} at {rate} Hz");
+        assert!(ended_now == offered, "{name} at {rate} Hz: same audio");
+        assert!(!detector.in_speech());
+        assert!(
+            later_events
+                .iter()
+                .all(|e| !matches!(e, TurnEvent::TurnEnded(_))),
+            "{name} at {rate} Hz: the turn ended twice"
+        );
+    }
+}
+
+/// A call that ends while the caller talks still gives the turn so far; nothing is left after.
+#[test]
+fn the_turn_in_progress_is_flushed_when_the_audio_ends() {
+    for rate in RATES {
+        let name = vad_audio::SENTENCES[0];
+        let audio = vad_audio::at_rate(&padded(&vad_audio::recording(name), 500, 0), rate);
+        let frame_len = vad_audio::frame_len(rate);
+        // Stop half a second before the recording ends: mid-speech.
+        let frames = (audio.len() - rate as usize / 2) / frame_len;
+        let mut detector = detector(rate, TurnContext::General);
+        let mut turn_start = None;
+        for frame in audio.chunks_exact(frame_len).take(frames) {
+            match detector.push_frame(frame) {
+                Some(TurnEvent::SpeechStarted { at_ms }) => turn_start = Some(at_ms),
+                Some(TurnEvent::TurnEnded(_)) => turn_start = None,
+                _ => {}
+            }
+        }
+        let turn_start = turn_start.expect("a turn in progress at the cut");
+        let flushed = detector.flush().expect("the turn in progress");
+        assert!(!detector.in_speech());
+        assert_eq!(
+            flushed.end_ms,
+            frames as u64 * 20,
+            "{rate} Hz: up to the last frame"
+        );
+        assert!(flushed.start_ms <= turn_start, "{rate} Hz: from its onset");
+        assert_eq!(detector.flush(), None, "{rate} Hz: nothing left");
+    }
+}
