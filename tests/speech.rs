@@ -305,8 +305,9 @@ fn baresip_dictation_over_pcma_is_transcribed() {
 /// starts about 6.2 s after the answer here, synthesis included.
 const MENU_LEAD_IN: f64 = 9.0;
 
-/// Our own caller says `phrase` into the hotline's main menu; the option it names is taken.
-fn spoken_menu_choice(phrase: &str, option: &str, target: &str) {
+/// Our own caller says `phrase` into the hotline's main menu; the option it names is taken, and
+/// the caller's line carries a frustration score with `cue` among its cues, if given.
+fn spoken_menu_choice(phrase: &str, option: &str, target: &str, cue: Option<&str>) {
     let _serial = one_at_a_time();
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
@@ -436,6 +437,24 @@ fn spoken_menu_choice(phrase: &str, option: &str, target: &str) {
         line["confidence"].as_f64().is_some_and(|c| c > 0.0),
         "the caller line has the recognizer's confidence: {line:#}"
     );
+    let emotion = &line["data"]["emotion"];
+    let score = emotion["score"].as_f64().unwrap_or(-1.0);
+    assert!(
+        (0.0..=1.0).contains(&score),
+        "the caller line has a frustration score 0..1: {line:#}"
+    );
+    let cues = emotion["cues"].as_array().cloned().unwrap_or_default();
+    if let Some(cue) = cue {
+        assert!(
+            cues.iter().any(|c| c == cue),
+            "saying {phrase:?} should fire the {cue} cue: {emotion:#}"
+        );
+    } else {
+        assert!(
+            score < 0.5,
+            "a calm menu choice should not score as frustrated: {emotion:#}"
+        );
+    }
     eprintln!(
         "menu choice {phrase:?}: heard {chosen_on:?} at {start_ms} ms (played from \
          {expected_ms} ms; the menu prompt started at {} ms), took {:.1} s",
@@ -452,12 +471,22 @@ fn spoken_menu_choice(phrase: &str, option: &str, target: &str) {
 
 #[test]
 fn saying_billing_please_takes_the_billing_option() {
-    spoken_menu_choice("billing please", "billing", "billing");
+    spoken_menu_choice("billing please", "billing", "billing", None);
 }
 
 #[test]
 fn saying_order_status_takes_the_order_status_option() {
-    spoken_menu_choice("order status", "order_status", "order_number");
+    spoken_menu_choice("order status", "order_status", "order_number", None);
+}
+
+#[test]
+fn asking_for_a_human_takes_the_agent_option_and_is_a_frustration_cue() {
+    spoken_menu_choice(
+        "I want to speak to a person.",
+        "agent",
+        "agent_hours",
+        Some("asked_for_human"),
+    );
 }
 
 #[test]

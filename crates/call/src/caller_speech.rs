@@ -18,6 +18,8 @@ pub struct SpeechServices {
     pub tts: sb_speech::tts::TtsPool,
     /// End-of-turn and barge-in settings.
     pub turn: TurnConfig,
+    /// How each call scores its caller's frustration (the lexicon is shared).
+    pub emotion: sb_emotion::FrustrationConfig,
 }
 
 /// What the caller's side of the conversation reports to the call task.
@@ -39,6 +41,10 @@ pub enum CallerEvent {
         end_ms: u64,
         /// What the recognizer heard.
         recognition: Recognition,
+        /// The turn's audio (word timings are relative to its start).
+        audio: Vec<i16>,
+        /// Rate of `audio`.
+        sample_rate: u32,
         /// The turn answers the dialplan's `listen`.
         for_listen: bool,
     },
@@ -66,6 +72,8 @@ struct PendingTurn {
     end_ms: u64,
     for_listen: bool,
     result: TurnResult,
+    audio: Vec<i16>,
+    sample_rate: u32,
 }
 
 /// A listen turn sent to the recognizer early, at a pause (see `TurnEvent::MayEnd`).
@@ -230,6 +238,8 @@ impl CallerSpeech {
                 end_ms: utterance.end_ms,
                 for_listen,
                 result,
+                audio: utterance.samples,
+                sample_rate: utterance.sample_rate,
             }),
             Err(error) => self
                 .events
@@ -330,6 +340,8 @@ impl CallerSpeech {
                 start_ms: turn.start_ms,
                 end_ms: turn.end_ms,
                 recognition,
+                audio: turn.audio,
+                sample_rate: turn.sample_rate,
                 for_listen: turn.for_listen,
             },
             Err(error) => CallerEvent::Unrecognized {

@@ -8,9 +8,11 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use sb_dialog::{DialplanInterpreter, Input, Output, PromptItem};
+use sb_emotion::{FrustrationReading, FrustrationTracker, UtteranceObservation};
 use sb_media::recorder::StereoRecorder;
 use sb_sip::sdp::{self, Direction, Format, LocalSession};
 use sb_sip::{EndCause, IncomingCall, SipEvent};
+use sb_speech::asr::Recognition;
 use sb_store::{NewCall, Speaker, TranscriptLine};
 use serde_json::json;
 use tokio::net::UdpSocket;
@@ -167,6 +169,11 @@ async fn run_inbound(
         media,
         dialplan,
         voice: BotVoice::new(svc.speech.as_ref().map(|s| s.tts.clone()), &svc.prompts),
+        frustration: svc
+            .speech
+            .as_ref()
+            .map(|speech| FrustrationTracker::new(speech.emotion.clone())),
+        no_match: false,
         caller,
         interruptible: false,
         paused: false,
@@ -201,6 +208,10 @@ struct CallLoop<'a> {
     voice: BotVoice<'a>,
     /// The caller's speech (None when speech is off or unavailable for this call).
     caller: Option<CallerSpeech>,
+    /// The caller's frustration over the call, a reading per utterance (with speech).
+    frustration: Option<FrustrationTracker>,
+    /// The dialplan could not match the caller's last answer (a cue of frustration).
+    no_match: bool,
     /// Whether the prompt playing now may be cut short by the caller.
     interruptible: bool,
     /// The prompt is paused because the caller may be starting to talk.
@@ -299,6 +310,37 @@ impl CallLoop<'_> {
         self.caller_events(Instant::now());
     }
 
+    /// Scores the caller's frustration on a recognized utterance (None without speech).
+    fn frustration(
+        &mut self,
+        recognition: &Recognition,
+        audio: &[i16],
+        sample_rate: u32,
+    ) -> Option<FrustrationReading> {
+        let tracker = self.frustration.as_mut()?;
+        let words: Vec<(u32, u32)> = recognition
+            .words
+            .iter()
+            .map(|w| (w.start_ms as u32, w.end_ms as u32))
+            .collect();
+        let reading = tracker.observe(&UtteranceObservation {
+            samples: audio,
+            sample_rate,
+            words: &words,
+            text: &recognition.text,
+            asr_confidence: Some(recognition.confidence),
+            no_match: self.no_match,
+        });
+        let cues: Vec<&str> = reading.cues.iter().map(|c| c.label()).collect();
+        tracing::info!(
+            score = reading.score,
+            trend = reading.trend,
+            ?cues,
+            "caller frustration"
+        );
+        Some(reading)
+    }
+
     /// Hands the caller's frame of this tick to the turn detector and acts on what it found.
     fn caller_frame(&mut self, now: Instant) {
         if let Some(caller) = self.caller.as_mut() {
@@ -337,6 +379,8 @@ impl CallLoop<'_> {
                     start_ms,
                     end_ms,
                     recognition,
+                    audio,
+                    sample_rate,
                     for_listen,
                 } => {
                     tracing::info!(text = %recognition.text, confidence = recognition.confidence,
@@ -347,27 +391,30 @@ impl CallLoop<'_> {
                                "start_ms": start_ms, "end_ms": end_ms,
                                "audio_ms": recognition.audio_ms, "decode_ms": recognition.decode_ms}),
                     );
-                    if !recognition.text.is_empty() {
-                        self.svc.store.transcript_line(TranscriptLine {
-                            call_id: self.id.to_string(),
-                            speaker: Speaker::Caller,
-                            start_ms,
-                            end_ms,
-                            text: recognition.text.clone(),
-                            confidence: Some(recognition.confidence),
-                            interrupted_after_ms: None,
-                            data: json!({"words": recognition.words}),
-                        });
-                    }
+                    // The dialplan first: whether it understood is one of the emotion cues.
+                    self.no_match = false;
                     if for_listen {
                         self.dialplan.handle_input(
                             Input::Utterance {
-                                text: recognition.text,
+                                text: recognition.text.clone(),
                                 confidence: recognition.confidence,
                             },
                             now,
                         );
                         self.drain_dialplan(now);
+                    }
+                    if !recognition.text.is_empty() {
+                        let emotion = self.frustration(&recognition, &audio, sample_rate);
+                        self.svc.store.transcript_line(TranscriptLine {
+                            call_id: self.id.to_string(),
+                            speaker: Speaker::Caller,
+                            start_ms,
+                            end_ms,
+                            text: recognition.text,
+                            confidence: Some(recognition.confidence),
+                            interrupted_after_ms: None,
+                            data: json!({"words": recognition.words, "emotion": emotion}),
+                        });
                     }
                 }
                 CallerEvent::Unrecognized { error, for_listen } => {
@@ -654,7 +701,10 @@ impl CallLoop<'_> {
                         self.hangup("completed");
                     }
                 }
-                Output::Event(e) => self.log(&e.kind, e.data),
+                Output::Event(e) => {
+                    self.no_match |= e.kind == "listen_no_match";
+                    self.log(&e.kind, e.data)
+                }
             }
         }
     }

@@ -175,7 +175,7 @@ pub async fn show(config: &Config, id: &str, json: bool) -> anyhow::Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-/// `   12.340–14.020  caller  order status please  (confidence 0.87)`
+/// `   12.340–14.020  caller  order status please  (confidence 0.87, frustration 0.10)`
 fn print_transcript_line(line: &TranscriptLine) {
     let mut note = Vec::new();
     if let Some(c) = line.confidence {
@@ -183,6 +183,21 @@ fn print_transcript_line(line: &TranscriptLine) {
     }
     if let Some(ms) = line.interrupted_after_ms {
         note.push(format!("interrupted after {:.1} s", ms as f64 / 1000.0));
+    }
+    let emotion = &line.data["emotion"];
+    if let Some(score) = emotion["score"].as_f64() {
+        // Cues are stored by name ("asked_for_human"); printed as words.
+        let cues: Vec<String> = emotion["cues"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.as_str())
+            .map(|c| c.replace('_', " "))
+            .collect();
+        match cues.is_empty() {
+            true => note.push(format!("frustration {score:.2}")),
+            false => note.push(format!("frustration {score:.2}: {}", cues.join(", "))),
+        }
     }
     let note = if note.is_empty() {
         String::new()

@@ -138,6 +138,9 @@ pub struct SpeechConfig {
     pub yes_no_end_silence_ms: u64,
     /// … while the caller reads out digits (an order or card number).
     pub digits_end_silence_ms: u64,
+    /// Sentiment lexicon for the frustration score (made by `models/fetch.sh`); when missing,
+    /// the score goes without the sentiment cue.
+    pub sentiment_lexicon: PathBuf,
 }
 
 /// `[kb]`
@@ -243,6 +246,7 @@ impl Default for SpeechConfig {
             end_silence_ms: 700,
             yes_no_end_silence_ms: 450,
             digits_end_silence_ms: 1600,
+            sentiment_lexicon: sb_emotion::DEFAULT_LEXICON_PATH.into(),
         }
     }
 }

@@ -2,10 +2,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use sb_call::SpeechServices;
+use sb_emotion::{FrustrationConfig, SentimentLexicon};
 use sb_speech::asr::{AsrPool, AsrPoolConfig, AsrPriority, AsrRequest};
 use sb_speech::audio_file::read_audio_file;
 use sb_speech::tts::{TtsPool, TtsPoolConfig};
@@ -69,6 +71,22 @@ pub fn turn_config(speech: &SpeechConfig) -> TurnConfig {
     }
 }
 
+/// The frustration score's settings, with the sentiment lexicon when it is there.
+fn frustration_config(config: &Config) -> FrustrationConfig {
+    let path = config.path(&config.speech.sentiment_lexicon);
+    let lexicon = match SentimentLexicon::load(&path) {
+        Ok(lexicon) => Some(Arc::new(lexicon)),
+        Err(e) => {
+            tracing::warn!(error = %e, "frustration scores go without the sentiment cue (run models/fetch.sh)");
+            None
+        }
+    };
+    FrustrationConfig {
+        lexicon,
+        ..FrustrationConfig::default()
+    }
+}
+
 fn start_asr(config: &Config) -> anyhow::Result<AsrPool> {
     check_files(config, &[("whisper_model", &config.speech.whisper_model)])?;
     AsrPool::start(asr_config(config)).context("starting speech recognition")
@@ -104,6 +122,7 @@ pub async fn load(config: &Config) -> anyhow::Result<Option<SpeechServices>> {
             asr,
             tts,
             turn: turn_config(&config.speech),
+            emotion: frustration_config(&config),
         }))
     })
     .await
