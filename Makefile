@@ -31,6 +31,9 @@ build-debug:
 
 bench: deps models build
 	python3 bench/telephony.py
+	python3 bench/speech.py
+	python3 bench/kb.py
+	python3 bench/emotion.py
 
 fmt:
 	cargo fmt --all
