@@ -14,7 +14,10 @@ What it measures (see docs/BENCHMARKS.md, "Knowledge base"):
      shop knowledge base by kb/shop/build.py: never seen by the matcher or its calibration),
      per mode: exact, contains, lexical (BM25), ngram, embedding, smart (fused), and the shop's
      own per-entry modes; and the out-of-scope recall on bench/data/kb_oos.csv (150
-     utterances from other domains). Both with `switchboard kb eval`.
+     utterances from other domains). Both with `switchboard kb eval`. Also, for the per-entry
+     modes: accuracy on bench/data/kb_phone_paraphrases.csv (189 utterances as callers say
+     them on the phone, written before any tuning and never used for it) and rejection of
+     bench/data/kb_phone_oos.csv (30 phone-style utterances from other domains).
   2. Latency per utterance on a generated 5,000-entry knowledge base (40,000 examples drawn
      from the shop's): `kb eval` times each decision, and the query embedding within it.
 """
@@ -135,6 +138,9 @@ def main():
         rows.append({"mode": mode, "accuracy": a["accuracy"], "clarify": a["clarify"],
                      "oos_recall": o["oos_recall"], "latency_ms": a["latency_ms"],
                      "confusions": a["confusions"], "embedding_missing": a["embedding_missing"]})
+    print("… phone-style utterances", file=sys.stderr)
+    phone = kb_eval(exe, REPO / "kb/shop", REPO / "bench/data/kb_phone_paraphrases.csv", "entry", config)
+    phone_oos = kb_eval(exe, REPO / "kb/shop", REPO / "bench/data/kb_phone_oos.csv", "entry", config)
     print("… 5,000-entry knowledge base ", file=sys.stderr)
     make_big_kb()
     probe = tmp / "probe.csv"
@@ -147,6 +153,9 @@ def main():
         lat = r["latency_ms"]
         print(f"{r['mode']:<10} {r['accuracy']:>9.3f} {r['clarify']:>8} {r['oos_recall']:>11.3f}   "
               f"{lat['p50']:.2f} / {lat['p99']:.2f}")
+    print(f"\nphone-style (per-entry modes): accuracy {phone['accuracy']:.3f} (clarify {phone['clarify']}), "
+          f"other domains rejected {phone_oos['oos_recall']:.3f}")
+    print(f"  most frequent confusions: {', '.join(f'{c} ({n})' for c, n in phone['confusions'])}")
     e = big["entry"]
     print(f"\n5,000 entries (40,000 examples), per utterance:")
     print(f"  smart, embedding included:  p50 {e['p50']:.2f} ms  p99 {e['p99']:.2f} ms")
@@ -157,7 +166,9 @@ def main():
     print(f"\ntarget smart accuracy >= {TARGET_ACCURACY}: {'met' if smart['accuracy'] >= TARGET_ACCURACY else 'MISSED'}"
           f" ({smart['accuracy']:.3f})")
     result = {"date": datetime.date.today().isoformat(), "machine": machine(), "quick": args.quick,
-              "heldout_rows": n_in, "oos_rows": n_oos, "modes": rows, "kb5000_latency_ms": big}
+              "heldout_rows": n_in, "oos_rows": n_oos, "modes": rows,
+              "phone": {"accuracy": phone["accuracy"], "clarify": phone["clarify"],
+                        "confusions": phone["confusions"], "oos_recall": phone_oos["oos_recall"]}, "kb5000_latency_ms": big}
     out = REPO / "bench/results" / f"kb-{result['date']}{'-quick' if args.quick else ''}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"written {out.relative_to(REPO)}")

@@ -7,6 +7,10 @@ A stratified 80/20 split per intent with a fixed seed: the 80 % become the examp
 kb/shop/*.toml (one file per category, with our own answers), the 20 % are written to
 bench/data/kb_heldout.csv for the benchmark and are never seen by the matcher or its
 calibration. Deterministic: running it again gives the same files.
+
+Each entry also gets the examples of kb/shop/phone_examples.csv: short, informal questions as
+callers say them on the phone (no punctuation, fillers, indirect wording), written by us as a
+knowledge-base administrator would, because the Bitext utterances are all written text.
 """
 
 import csv
@@ -16,6 +20,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 DATASET = REPO.parent / "shared/testdata/intents/bitext_customer_service.csv"
+PHONE_EXAMPLES = REPO / "kb/shop/phone_examples.csv"
 SEED = 20261122
 TRAIN_SHARE = 0.8
 
@@ -71,6 +76,11 @@ def main():
         cut = round(len(items) * TRAIN_SHARE)
         train[items[0]["category"]].extend(items[:cut])
         heldout.extend(items[cut:])
+    phone = defaultdict(list)
+    with PHONE_EXAMPLES.open(newline="") as f:
+        for r in csv.DictReader(f):
+            phone[r["intent"]].append(r["text"])
+    assert set(phone) <= set(ANSWERS), set(phone) - set(ANSWERS)
     out = REPO / "kb/shop"
     for old in out.glob("*.toml"):
         if old.name != "matcher.toml":
@@ -88,7 +98,7 @@ def main():
             if action:
                 lines.append(f"action = {{ {action} }}")
             lines.append("examples = [")
-            lines += [f"  {toml_string(u)}," for u in per_intent[intent]]
+            lines += [f"  {toml_string(u)}," for u in per_intent[intent] + phone[intent]]
             lines += ["]", ""]
         (out / f"{category.lower()}.toml").write_text("\n".join(lines))
     with (REPO / "bench/data/kb_heldout.csv").open("w", newline="") as f:
@@ -96,7 +106,8 @@ def main():
         w.writerow(["text", "intent", "category"])
         for r in heldout:
             w.writerow([r["utterance"], r["intent"], r["category"]])
-    print(f"{sum(len(v) for v in train.values())} examples in kb/shop, {len(heldout)} held out")
+    print(f"{sum(len(v) for v in train.values())} Bitext and {sum(len(v) for v in phone.values())} phone "
+          f"examples in kb/shop, {len(heldout)} held out")
 
 
 if __name__ == "__main__":

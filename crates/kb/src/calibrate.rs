@@ -2,8 +2,14 @@
 //! out as a question, the matcher is built on the other four fifths, and the weights and
 //! thresholds that answer the held-out questions best (and reject the out-of-scope
 //! utterances given) are kept. The evaluation set is never used.
+//!
+//! A knowledge base's examples are often uniform (written, complete sentences) while callers
+//! are not: labeled questions in the callers' own words can be given too, and then count as
+//! much as all the held-out examples together, so that the thresholds suit both.
 
-use crate::calibration::{Calibration, Outcome, ScoredQuery, best_fusion, best_thresholds};
+use crate::calibration::{
+    Calibration, Outcome, ScoredQuery, best_clarify_band, best_fusion, best_thresholds,
+};
 use crate::entry::{KnowledgeBase, MatchMode};
 use crate::matcher::{Matcher, MatcherOptions};
 
@@ -15,7 +21,7 @@ const HOLD_OUT_EVERY: usize = 5;
 pub struct CalibrationReport {
     /// The settings to use.
     pub calibration: Calibration,
-    /// Held-out in-scope questions.
+    /// Held-out examples and labeled questions (in scope).
     pub questions: usize,
     /// Out-of-scope utterances.
     pub out_of_scope: usize,
@@ -38,6 +44,18 @@ pub fn calibrate(
     options: MatcherOptions<'_>,
     progress: &dyn Fn(usize, usize),
 ) -> CalibrationReport {
+    calibrate_with_questions(kb, oos, &[], options, progress)
+}
+
+/// Like [`calibrate`], with labeled `questions` (text, entry id) in the callers' own words
+/// besides the held-out examples; questions naming no entry of `kb` are skipped.
+pub fn calibrate_with_questions(
+    kb: &KnowledgeBase,
+    oos: &[String],
+    questions: &[(String, String)],
+    options: MatcherOptions<'_>,
+    progress: &dyn Fn(usize, usize),
+) -> CalibrationReport {
     let mut reduced = kb.clone();
     let mut held_out = Vec::new();
     for (i, entry) in reduced.entries.iter_mut().enumerate() {
@@ -52,6 +70,12 @@ pub fn calibrate(
         entry.examples = keep.into_iter().map(|(_, e)| e).collect();
         held_out.extend(hold.into_iter().map(|(_, e)| (e, Some(i))));
     }
+    let examples = held_out.len();
+    held_out.extend(questions.iter().filter_map(|(text, id)| {
+        let entry = kb.entries.iter().position(|e| &e.id == id)?;
+        Some((text.clone(), Some(entry)))
+    }));
+    let asked = held_out.len() - examples;
     held_out.extend(oos.iter().map(|t| (t.clone(), None)));
     let matcher = Matcher::new(reduced, options);
     let total = held_out.len();
@@ -60,7 +84,14 @@ pub fn calibrate(
         .enumerate()
         .map(|(k, (text, expected))| {
             progress(k + 1, total);
-            matcher.scored_query(text, *expected)
+            // The held-out examples as one group, the callers' questions as another.
+            let weight = match (k < examples, asked) {
+                (_, 0) => 1.0,
+                (true, _) => 1.0 / examples.max(1) as f32,
+                (false, _) if expected.is_some() => 1.0 / asked as f32,
+                _ => 1.0,
+            };
+            matcher.scored_query(text, *expected, weight)
         })
         .collect();
     let mut calibration = Calibration::default();
@@ -73,7 +104,9 @@ pub fn calibrate(
     calibration.ngram = ngram;
     let (mut smart, mut embedding_outcome) = (None, None);
     if matcher.has_embeddings() {
-        let (weights, thresholds, outcome) = best_fusion(&queries, false);
+        let (weights, thresholds, _) = best_fusion(&queries, false);
+        let w = [weights.bm25, weights.ngram, weights.embedding];
+        let (thresholds, outcome) = best_clarify_band(&queries, w, thresholds);
         calibration.weights = weights;
         calibration.smart = thresholds;
         smart = Some(outcome);

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::decision::Decision;
+
 /// How much each ranker counts in the fused score (they need not sum to 1).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -27,6 +29,10 @@ pub struct Thresholds {
     pub answer: f32,
     /// When the second entry is plausible too and this close to the first, ask which.
     pub margin: f32,
+    /// From this score up to `answer` the best entry is plausible but not sure: ask whether
+    /// it is this one or the runner-up instead of giving up. `None`: no such band.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clarify: Option<f32>,
 }
 
 /// Everything the matcher needs beyond the entries.
@@ -65,22 +71,27 @@ impl Default for Calibration {
             smart: Thresholds {
                 answer: 0.5,
                 margin: 0.02,
+                clarify: None,
             },
             smart_lexical: Thresholds {
                 answer: 0.45,
                 margin: 0.02,
+                clarify: None,
             },
             bm25: Thresholds {
                 answer: 0.45,
                 margin: 0.02,
+                clarify: None,
             },
             ngram: Thresholds {
                 answer: 0.45,
                 margin: 0.02,
+                clarify: None,
             },
             embedding: Thresholds {
                 answer: 0.55,
                 margin: 0.02,
+                clarify: None,
             },
         }
     }
@@ -121,6 +132,8 @@ impl Calibration {
 pub struct ScoredQuery {
     /// The entry it should match; `None` for an out-of-scope utterance.
     pub expected: Option<usize>,
+    /// How much it counts among the queries of its kind (in scope or not).
+    pub weight: f32,
     /// Candidate entries with their (bm25, ngram, embedding) scores.
     pub candidates: Vec<(usize, [f32; 3])>,
 }
@@ -187,22 +200,25 @@ pub fn evaluate(queries: &[ScoredQuery], weights: [f32; 3], thresholds: Threshol
 
 fn outcome(queries: &[ScoredQuery], tops: &[[(usize, f32); 2]], t: Thresholds) -> Outcome {
     let (mut right, mut clarified, mut in_scope, mut rejected, mut oos) = (0.0, 0.0, 0.0, 0.0, 0.0);
-    for (q, [first, second]) in queries.iter().zip(tops) {
-        let answered = first.1 >= t.answer;
-        let clarify = answered && second.1 >= t.answer && first.1 - second.1 < t.margin;
+    for (q, &[first, second]) in queries.iter().zip(tops) {
+        let decision =
+            Decision::from_scores(Some(first), Some(second).filter(|s| s.0 != usize::MAX), t);
+        let w = q.weight;
         match q.expected {
             Some(want) => {
-                in_scope += 1.0;
-                if clarify && (first.0 == want || second.0 == want) {
-                    clarified += 1.0;
-                } else if answered && !clarify && first.0 == want {
-                    right += 1.0;
+                in_scope += w;
+                match decision {
+                    Decision::Answer { entry, .. } if entry == want => right += w,
+                    Decision::Clarify { first, second } if first == want || second == want => {
+                        clarified += w
+                    }
+                    _ => {}
                 }
             }
             None => {
-                oos += 1.0;
-                if !answered {
-                    rejected += 1.0;
+                oos += w;
+                if decision == Decision::OutOfScope {
+                    rejected += w;
                 }
             }
         }
@@ -217,6 +233,7 @@ pub fn best_thresholds(queries: &[ScoredQuery], weights: [f32; 3]) -> (Threshold
         Thresholds {
             answer: 0.5,
             margin: 0.0,
+            clarify: None,
         },
         Outcome {
             objective: f32::NEG_INFINITY,
@@ -228,12 +245,36 @@ pub fn best_thresholds(queries: &[ScoredQuery], weights: [f32; 3]) -> (Threshold
             let t = Thresholds {
                 answer: a as f32 / 100.0,
                 margin: m as f32 / 100.0,
+                clarify: None,
             };
             let o = outcome(queries, &tops, t);
             // Ties go to the lower margin and threshold: fewer questions, fewer rejections.
             if o.objective > best.1.objective + 1e-6 {
                 best = (t, o);
             }
+        }
+    }
+    best
+}
+
+/// `thresholds` with the clarify band (none, or starting 0.01..0.30 below the answer
+/// threshold) that maximizes the objective.
+pub fn best_clarify_band(
+    queries: &[ScoredQuery],
+    weights: [f32; 3],
+    thresholds: Thresholds,
+) -> (Thresholds, Outcome) {
+    let tops: Vec<_> = queries.iter().map(|q| top_two(q, weights)).collect();
+    let mut best = (thresholds, outcome(queries, &tops, thresholds));
+    for below in 1..=30 {
+        let t = Thresholds {
+            clarify: Some(thresholds.answer - below as f32 / 100.0),
+            ..thresholds
+        };
+        let o = outcome(queries, &tops, t);
+        // Ties go to the narrower band: fewer questions.
+        if o.objective > best.1.objective + 1e-6 {
+            best = (t, o);
         }
     }
     best
@@ -285,6 +326,7 @@ mod tests {
     fn thresholds_separate_answers_from_other_domains() {
         let q = |expected, candidates: Vec<(usize, [f32; 3])>| ScoredQuery {
             expected,
+            weight: 1.0,
             candidates,
         };
         let queries = vec![

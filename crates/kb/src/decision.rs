@@ -38,9 +38,19 @@ impl Decision {
         second: Option<(usize, f32)>,
         thresholds: Thresholds,
     ) -> Decision {
-        let Some((entry, score)) = first.filter(|f| f.1 >= thresholds.answer) else {
+        let Some((entry, score)) = first else {
             return Decision::OutOfScope;
         };
+        if score < thresholds.answer {
+            // Plausible but unsure: ask rather than give up, when there is a runner-up to offer.
+            return match (thresholds.clarify, second) {
+                (Some(clarify), Some((other, _))) if score >= clarify => Decision::Clarify {
+                    first: entry,
+                    second: other,
+                },
+                _ => Decision::OutOfScope,
+            };
+        }
         match second {
             Some((other, s)) if s >= thresholds.answer && score - s < thresholds.margin => {
                 Decision::Clarify {
@@ -60,6 +70,7 @@ mod tests {
     const T: Thresholds = Thresholds {
         answer: 0.5,
         margin: 0.05,
+        clarify: None,
     };
 
     #[test]
@@ -88,5 +99,28 @@ mod tests {
             Decision::OutOfScope
         );
         assert_eq!(Decision::from_scores(None, None, T), Decision::OutOfScope);
+    }
+
+    #[test]
+    fn an_unsure_score_asks_within_the_band() {
+        let t = Thresholds {
+            clarify: Some(0.4),
+            ..T
+        };
+        assert_eq!(
+            Decision::from_scores(Some((3, 0.45)), Some((1, 0.2)), t),
+            Decision::Clarify {
+                first: 3,
+                second: 1
+            }
+        );
+        assert_eq!(
+            Decision::from_scores(Some((3, 0.35)), Some((1, 0.2)), t),
+            Decision::OutOfScope
+        );
+        assert_eq!(
+            Decision::from_scores(Some((3, 0.45)), None, t),
+            Decision::OutOfScope
+        );
     }
 }

@@ -21,6 +21,8 @@ mod load;
 mod matcher;
 mod ngram;
 pub mod normalize;
+mod query_cache;
+pub mod spoken;
 mod vectors;
 mod wordpiece;
 

@@ -18,6 +18,8 @@ use crate::embedding_cache::EmbeddingCache;
 use crate::entry::{Entry, KeywordRule, KnowledgeBase, MatchMode};
 use crate::ngram::NgramIndex;
 use crate::normalize::{contains_phrase, normalized, stems};
+use crate::query_cache::QueryCache;
+use crate::spoken::as_written;
 use crate::vectors::VectorIndex;
 
 /// How entries are matched: as each entry says, or all the same way (to measure each part).
@@ -121,6 +123,9 @@ pub struct MatcherOptions<'a> {
     pub progress: Option<&'a (dyn Fn(usize, usize) + Sync)>,
 }
 
+/// How many recent utterances' embeddings are kept.
+const QUERY_CACHE_SIZE: usize = 1024;
+
 /// A knowledge base ready to match utterances; `Send + Sync`, shared by every call.
 pub struct Matcher {
     kb: KnowledgeBase,
@@ -131,6 +136,8 @@ pub struct Matcher {
     ngram: NgramIndex,
     vectors: Option<VectorIndex>,
     embedder: Option<Arc<Embedder>>,
+    /// Recently embedded utterances.
+    query_cache: QueryCache,
     /// Normalized example → entries, for exact matching.
     exact: HashMap<String, Vec<usize>>,
     /// Per entry: its keyword phrases (stemmed) and rule, or its examples when it has none.
@@ -166,7 +173,10 @@ impl Matcher {
         let bm25 = Bm25Index::new(texts.iter().copied());
         let ngram = NgramIndex::new(texts.iter().copied());
         let vectors = options.embedder.as_ref().map(|embedder| {
-            let vectors = embed_examples(embedder, &texts, &options);
+            // Written as the utterances will be (no fillers, contractions spelt out).
+            let written: Vec<String> = texts.iter().map(|t| as_written(t)).collect();
+            let written: Vec<&str> = written.iter().map(String::as_str).collect();
+            let vectors = embed_examples(embedder, &written, &options);
             VectorIndex::new(embedder.dimensions(), &vectors)
         });
         let calibration = kb.calibration.clone().unwrap_or_default();
@@ -178,6 +188,7 @@ impl Matcher {
             ngram,
             vectors,
             embedder: options.embedder,
+            query_cache: QueryCache::new(QUERY_CACHE_SIZE),
             exact,
             phrases,
         }
@@ -274,10 +285,16 @@ impl Matcher {
     }
 
     /// The embedding of an utterance, when the model is loaded (the costly part of matching,
-    /// separate so that it can be timed or done once for several rankings).
-    pub fn embed_query(&self, text: &str) -> Option<Vec<f32>> {
+    /// separate so that it can be timed or done once for several rankings). Fillers are
+    /// dropped and contractions spelt out first; recent utterances come from a cache.
+    pub fn embed_query(&self, text: &str) -> Option<Arc<[f32]>> {
         self.vectors.as_ref()?;
-        self.embedder.as_ref().map(|e| e.embed(text))
+        let embedder = self.embedder.as_ref()?;
+        let written = as_written(text);
+        Some(
+            self.query_cache
+                .get_or_insert(&written, || embedder.embed(&written)),
+        )
     }
 
     /// Like [`Matcher::rank_with`], with the utterance's embedding already computed
@@ -438,8 +455,8 @@ impl Matcher {
     }
 
     /// The part scores of the best candidate entries for `text`, for calibration: the union
-    /// of the ten best by each part.
-    pub fn scored_query(&self, text: &str, expected: Option<usize>) -> ScoredQuery {
+    /// of the ten best by each part; `weight` is how much it counts among its kind.
+    pub fn scored_query(&self, text: &str, expected: Option<usize>, weight: f32) -> ScoredQuery {
         let query = self.embed_query(text);
         let (parts, _) = self.parts(text, query.as_deref());
         let mut chosen: Vec<usize> = Vec::new();
@@ -459,6 +476,7 @@ impl Matcher {
         chosen.dedup();
         ScoredQuery {
             expected,
+            weight,
             candidates: chosen
                 .into_iter()
                 .map(|i| {
@@ -564,6 +582,7 @@ action = { escalate = true }
             smart_lexical: Thresholds {
                 answer: 0.22,
                 margin: 0.05,
+                clarify: None,
             },
             ..Calibration::default()
         };

@@ -5,6 +5,8 @@
 //! cancell"): lower case, apostrophes dropped, a few chat and dictation spellings mapped to
 //! their word, and suffixes folded so "cancelled", "canceling" and "cancel" meet.
 
+use crate::spoken::FILLERS;
+
 /// Words that carry no topic; the lexical rankers skip them (the embedding sees everything).
 const STOPWORDS: [&str; 48] = [
     "a", "an", "the", "i", "me", "my", "mine", "we", "our", "you", "your", "it", "its", "this",
@@ -103,11 +105,12 @@ pub fn stems(text: &str) -> Vec<String> {
     words(text).iter().map(|w| stem(w)).collect()
 }
 
-/// The stemmed content words of `text` (stopwords dropped): what the lexical rankers index.
+/// The stemmed content words of `text` (stopwords and fillers dropped): what the lexical
+/// rankers index.
 pub fn terms(text: &str) -> Vec<String> {
     words(text)
         .iter()
-        .filter(|w| !STOPWORDS.contains(&w.as_str()))
+        .filter(|w| !STOPWORDS.contains(&w.as_str()) && !FILLERS.contains(&w.as_str()))
         .map(|w| stem(w))
         .collect()
 }
@@ -169,7 +172,7 @@ mod tests {
     #[test]
     fn terms_skip_stopwords_and_phrases_match_in_order() {
         assert_eq!(
-            terms("I want to track my orders"),
+            terms("uh I want to um track my orders"),
             ["want", "track", "order"]
         );
         let heard = stems("could you cancel my last order");
