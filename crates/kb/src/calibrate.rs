@@ -37,18 +37,9 @@ pub struct CalibrationReport {
     pub embedding: Option<Outcome>,
 }
 
-/// Calibrates `kb` against its own held-out examples and the out-of-scope utterances `oos`.
-pub fn calibrate(
-    kb: &KnowledgeBase,
-    oos: &[String],
-    options: MatcherOptions<'_>,
-    progress: &dyn Fn(usize, usize),
-) -> CalibrationReport {
-    calibrate_with_questions(kb, oos, &[], options, progress)
-}
-
-/// Like [`calibrate`], with labeled `questions` (text, entry id) in the callers' own words
-/// besides the held-out examples; questions naming no entry of `kb` are skipped.
+/// Calibrates `kb` against its own held-out examples, labeled `questions` (text, entry id) in
+/// the callers' own words (questions naming no entry of `kb` are skipped) and the out-of-scope
+/// utterances `oos`.
 pub fn calibrate_with_questions(
     kb: &KnowledgeBase,
     oos: &[String],

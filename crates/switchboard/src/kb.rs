@@ -73,9 +73,12 @@ pub enum KbCommand {
     Calibrate {
         #[command(flatten)]
         kb: KbDir,
-        /// Out-of-scope utterances (CSV) the thresholds must reject; not your test set.
-        #[arg(long)]
-        oos: Option<PathBuf>,
+        /// Labeled utterances (CSV, `text`/`intent` columns; repeatable): rows labeled `oos` or
+        /// without intent are out of scope and must be rejected, the others are questions in
+        /// the callers' own words that count as much as all held-out examples together. Never
+        /// your evaluation set.
+        #[arg(long = "questions", alias = "oos", value_name = "CSV")]
+        questions: Vec<PathBuf>,
         /// Print the result without writing matcher.toml.
         #[arg(long)]
         dry_run: bool,
@@ -146,9 +149,11 @@ pub fn run(config: &Config, command: KbCommand) -> anyhow::Result<ExitCode> {
             eval(&matcher, &rows, strategy);
             Ok(ExitCode::SUCCESS)
         }
-        KbCommand::Calibrate { kb, oos, dry_run } => {
-            calibrate(config, &kb_dir(config, &kb), oos.as_deref(), dry_run)
-        }
+        KbCommand::Calibrate {
+            kb,
+            questions,
+            dry_run,
+        } => calibrate(config, &kb_dir(config, &kb), &questions, dry_run),
         KbCommand::Check { kb } => check(&kb_dir(config, &kb)),
     }
 }
@@ -509,21 +514,23 @@ fn eval(matcher: &Matcher, rows: &[LabeledRow], strategy: Strategy) {
 fn calibrate(
     config: &Config,
     dir: &Path,
-    oos: Option<&Path>,
+    labeled: &[PathBuf],
     dry_run: bool,
 ) -> anyhow::Result<ExitCode> {
     let kb = load(dir)?;
     if kb.entries.is_empty() {
         bail!("{}: no entries to calibrate", dir.display());
     }
-    let oos: Vec<String> = match oos {
-        Some(path) => read_csv(path, &Columns::default())?
-            .into_iter()
-            .filter(LabeledRow::is_out_of_scope)
-            .map(|r| r.text)
-            .collect(),
-        None => Vec::new(),
-    };
+    let (mut oos, mut questions) = (Vec::new(), Vec::new());
+    for path in labeled {
+        for row in read_csv(path, &Columns::default())? {
+            if row.is_out_of_scope() {
+                oos.push(row.text);
+            } else {
+                questions.push((row.text, row.intent));
+            }
+        }
+    }
     let cache = cache_path(config);
     let bar = std::sync::Mutex::new(None::<indicatif::ProgressBar>);
     let progress = |done: usize, total: usize| {
@@ -535,9 +542,10 @@ fn calibrate(
             bar.set_position(done as u64);
         }
     };
-    let report = sb_kb::calibrate::calibrate(
+    let report = sb_kb::calibrate::calibrate_with_questions(
         &kb,
         &oos,
+        &questions,
         MatcherOptions {
             embedder: embedder(config),
             cache: Some(&cache),
