@@ -5,7 +5,7 @@
 //! `var/kb-cache` when a release run has filled it (a debug build embeds 6,700 examples slowly).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use sb_kb::{Decision, Embedder, Matcher, MatcherOptions, load_dir};
 
@@ -13,7 +13,14 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn shop() -> Option<Matcher> {
+/// The shop's matcher, built once for all tests of this file (embedding its examples is the
+/// slow part).
+fn shop() -> Option<&'static Matcher> {
+    static SHOP: OnceLock<Option<Matcher>> = OnceLock::new();
+    SHOP.get_or_init(build_shop).as_ref()
+}
+
+fn build_shop() -> Option<Matcher> {
     let model = repo().join("models/minilm");
     if !model.join("model.safetensors").exists() {
         eprintln!("skipped: no embedding model in {}", model.display());
@@ -43,10 +50,10 @@ fn answer(matcher: &Matcher, text: &str) -> Option<String> {
 fn the_issues_examples_are_answered() {
     let Some(m) = shop() else { return };
     assert_eq!(
-        answer(&m, "I was charged twice").as_deref(),
+        answer(m, "I was charged twice").as_deref(),
         Some("payment_issue")
     );
-    let parcel = answer(&m, "my parcel still hasn't shown up");
+    let parcel = answer(m, "my parcel still hasn't shown up");
     assert!(
         matches!(
             parcel.as_deref(),
@@ -56,7 +63,7 @@ fn the_issues_examples_are_answered() {
     );
     // As a recognizer writes it: no apostrophe, a filler.
     assert_eq!(
-        answer(&m, "uh my parcel still hasnt shown up"),
+        answer(m, "uh my parcel still hasnt shown up"),
         parcel,
         "recognizer spelling"
     );
