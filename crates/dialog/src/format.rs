@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::bot::Bot;
 use crate::condition::Condition;
 use crate::error::{DialplanError, DialplanErrors};
 use crate::hours::Schedule;
@@ -36,6 +37,8 @@ pub(crate) enum Action {
     Transcribe(Transcribe),
     Webhook(Webhook),
     Hangup(Hangup),
+    /// A conversation with the knowledge base behind it; boxed, as it is much larger.
+    Bot(Box<Bot>),
 }
 
 /// One piece of a prompt as written: a sound file, or text to speak once filled in.

@@ -14,11 +14,16 @@ use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::bot::{Conversation, Understanding};
+use crate::escalation::Reading;
 use crate::format::{Action, Collect, Dialplan, Expect, Listen, Menu, PromptPart, Prompting};
+use crate::handoff::READINGS_KEPT;
 use crate::understand::{Match, best_option, sounds_finished, spoken_digits, yes_or_no};
 use crate::webhook::{
     self, BadReply, ReplyVars, Webhook, WebhookFailure, WebhookRequest, reply_variables,
 };
+
+mod bot_step;
 
 /// Nodes entered in a row without the caller doing anything before the call is ended as a loop.
 const MAX_STEPS_WITHOUT_WAITING: usize = 100;
@@ -62,6 +67,18 @@ pub enum Input {
         kind: WebhookFailure,
         /// What happened, for the timeline.
         detail: String,
+    },
+    /// What the knowledge base made of the text of the last [`Output::Understand`].
+    Understood(Understanding),
+    /// How frustrated the caller sounds, read from their latest utterance; sent by the call
+    /// after each `Utterance` (before or after the `Understood` of the same turn).
+    Frustration {
+        /// The frustration score, 0 to 1.
+        score: f32,
+        /// Its trend: the change per utterance (above 0: getting worse).
+        trend: f32,
+        /// The cues that fired, by their names (`asked_for_human`, `negative_words`, …).
+        cues: Vec<String>,
     },
     /// The caller hung up; the interpreter finishes without asking to hang up.
     CallerHangup,
@@ -123,6 +140,13 @@ pub enum Output {
     /// Abandon the request of the last `Webhook` (timed out, or the caller hung up); nothing
     /// more is expected for it.
     CancelWebhook,
+    /// Ask the knowledge base what `text` (the caller's words in a `bot` step) is about, then
+    /// report [`Input::Understood`]; a reply that takes longer than the step's
+    /// `understand_timeout` is ignored, the turn counting as not understood.
+    Understand {
+        /// The caller's words as recognized.
+        text: String,
+    },
     /// Start or stop recording a transcript of everything the caller says.
     Transcribe {
         /// Whether transcribing is on from now.
@@ -174,6 +198,18 @@ enum State {
     /// A webhook step waits for the reply.
     Webhook {
         sent: Instant,
+        deadline: Instant,
+    },
+    /// A bot step waits for the caller's answer to its question; without a deadline while the
+    /// caller speaks.
+    BotListen {
+        /// Keys gathered so far, for a digits slot.
+        digits: String,
+        deadline: Option<Instant>,
+    },
+    /// A bot step waits for the knowledge base's reading of `text`.
+    BotUnderstand {
+        text: String,
         deadline: Instant,
     },
     Finished,
@@ -278,6 +314,10 @@ pub struct DialplanInterpreter {
     /// Variables made from the fields of webhook replies, by prefix; the next reply with the
     /// same prefix clears them.
     from_replies: BTreeMap<String, Vec<String>>,
+    /// What each bot step remembers, by node, kept when the call leaves the step.
+    conversations: BTreeMap<String, Conversation>,
+    /// The caller's latest frustration readings, oldest first.
+    readings: VecDeque<Reading>,
 }
 
 impl DialplanInterpreter {
@@ -302,6 +342,8 @@ impl DialplanInterpreter {
             outputs: VecDeque::new(),
             steps: 0,
             from_replies: BTreeMap::new(),
+            conversations: BTreeMap::new(),
+            readings: VecDeque::new(),
         }
     }
 
@@ -323,7 +365,10 @@ impl DialplanInterpreter {
         // must still end at the loop limit.
         if !matches!(
             input,
-            Input::WebhookReply { .. } | Input::WebhookFailed { .. }
+            Input::WebhookReply { .. }
+                | Input::WebhookFailed { .. }
+                | Input::Understood(_)
+                | Input::Frustration { .. }
         ) {
             self.steps = 0;
         }
@@ -366,6 +411,14 @@ impl DialplanInterpreter {
             Input::WebhookReply { status, body } => self.webhook_reply(now, status, &body),
             Input::WebhookFailed { kind, detail } => {
                 self.webhook_failed(now, kind.as_str(), &detail, None)
+            }
+            Input::Understood(understanding) => self.bot_understood(now, understanding),
+            Input::Frustration { score, trend, cues } => {
+                if self.readings.len() == READINGS_KEPT {
+                    self.readings.pop_front();
+                }
+                self.readings.push_back(Reading { score, trend, cues });
+                self.bot_reading()
             }
         };
         if let Some(next) = next {
@@ -442,6 +495,13 @@ impl DialplanInterpreter {
                     self.finish_listen_digits(now, attempt, digits)
                 }
             }
+            State::BotListen {
+                digits,
+                deadline: Some(deadline),
+            } if now >= deadline => self.bot_listen_timeout(now, digits),
+            State::BotUnderstand { text, deadline } if now >= deadline => {
+                self.bot_understand_timeout(now, &text)
+            }
             State::Webhook { sent, deadline } if now >= deadline => {
                 self.outputs.push_back(Output::CancelWebhook);
                 self.state = State::Webhook { sent, deadline };
@@ -462,8 +522,9 @@ impl DialplanInterpreter {
         let state = match self.state {
             State::Menu { deadline, .. }
             | State::Collect { deadline, .. }
-            | State::Webhook { deadline, .. } => Some(deadline),
-            State::Listen { deadline, .. } => deadline,
+            | State::Webhook { deadline, .. }
+            | State::BotUnderstand { deadline, .. } => Some(deadline),
+            State::Listen { deadline, .. } | State::BotListen { deadline, .. } => deadline,
             _ => None,
         };
         let recognizer = self.turn.as_ref().and_then(|turn| turn.give_up_at);
@@ -480,6 +541,9 @@ impl DialplanInterpreter {
     /// can be, or free text that reads as a finished sentence. The call then ends the turn
     /// without waiting out the rest of the end-of-turn silence.
     pub fn answers_turn(&self, text: &str, confidence: f32) -> bool {
+        if let Some(Action::Bot(bot)) = self.plan.nodes.get(&self.node) {
+            return self.bot_answers_turn(bot, text, confidence);
+        }
         let Some(Action::Listen(listen)) = self.plan.nodes.get(&self.node) else {
             return false;
         };
@@ -704,6 +768,7 @@ impl DialplanInterpreter {
                 false,
                 After::Hangup(hangup.reason.clone()),
             ),
+            Action::Bot(bot) => self.bot_enter(now, bot),
         }
     }
 
@@ -820,6 +885,17 @@ impl DialplanInterpreter {
         after: After,
     ) -> Option<String> {
         let items = self.render(prompt);
+        self.play_items(now, items, interruptible, after)
+    }
+
+    /// Starts playing `items`, or skips them when there are none or pending keys make them moot.
+    fn play_items(
+        &mut self,
+        now: Instant,
+        items: Vec<PromptItem>,
+        interruptible: bool,
+        after: After,
+    ) -> Option<String> {
         if items.is_empty() || self.skips_prompt(interruptible, &after) {
             return self.after_play(now, after);
         }
@@ -875,12 +951,17 @@ impl DialplanInterpreter {
             "listen_started",
             json!({ "node": self.node, "attempt": attempt }),
         );
-        self.outputs.push_back(Output::Listen(ListenRequest {
+        self.listen_for(ListenRequest {
             context: turn_context(&listen.expect),
             end_silence: listen.end_silence,
             max_speech: listen.max_speech,
             hints: listen.hints.clone(),
-        }));
+        });
+    }
+
+    /// Asks the call to listen for one turn of the caller.
+    fn listen_for(&mut self, request: ListenRequest) {
+        self.outputs.push_back(Output::Listen(request));
         self.turn = Some(Turn::default());
     }
 
@@ -915,11 +996,18 @@ impl DialplanInterpreter {
                 digits: String::new(),
                 deadline: (!speaking).then(|| now + listen.timeout),
             },
+            Some(Action::Bot(bot)) => State::BotListen {
+                digits: String::new(),
+                deadline: (!speaking).then(|| now + bot.timeout),
+            },
             _ => return None,
         };
         while matches!(
             self.state,
-            State::Menu { .. } | State::Collect { .. } | State::Listen { .. }
+            State::Menu { .. }
+                | State::Collect { .. }
+                | State::Listen { .. }
+                | State::BotListen { .. }
         ) {
             let Some(key) = self.type_ahead.pop_front() else {
                 break;
@@ -928,11 +1016,16 @@ impl DialplanInterpreter {
                 return Some(next);
             }
         }
-        if matches!(self.state, State::Listen { .. })
+        let waiting_bot = matches!(self.state, State::BotListen { .. });
+        if (waiting_bot || matches!(self.state, State::Listen { .. }))
             && let Some(heard) = self.turn.as_mut().and_then(|turn| turn.held.take())
         {
             self.state = State::Moving;
-            return self.understand(now, attempt, heard);
+            return if waiting_bot {
+                self.bot_heard(now, heard)
+            } else {
+                self.understand(now, attempt, heard)
+            };
         }
         None
     }
@@ -945,9 +1038,13 @@ impl DialplanInterpreter {
 
     /// A key from the caller (or from the type-ahead buffer).
     fn key(&mut self, now: Instant, key: char) -> Option<String> {
-        if matches!(self.plan.nodes.get(&self.node), Some(Action::Listen(listen)) if !listen.digits)
-        {
-            // A listen step that takes no keys ignores them, even as barge-in.
+        let ignores_keys = match self.plan.nodes.get(&self.node) {
+            Some(Action::Listen(listen)) => !listen.digits,
+            Some(Action::Bot(bot)) => !self.bot_takes_keys(bot),
+            _ => false,
+        };
+        if ignores_keys {
+            // A step that takes no keys now ignores them, even as barge-in.
             return None;
         }
         match self.take_state() {
@@ -977,6 +1074,7 @@ impl DialplanInterpreter {
             State::Listen {
                 attempt, digits, ..
             } => self.listen_key(now, key, attempt, digits),
+            State::BotListen { digits, .. } => self.bot_key(now, key, digits),
             // Keys pressed while a business system answers are for the step after it.
             waiting @ State::Webhook { .. } => {
                 self.remember(key);
@@ -1061,17 +1159,17 @@ impl DialplanInterpreter {
 
     /// The caller started speaking: barge-in on an interruptible prompt, and no more no-input timer.
     fn speech_started(&mut self, now: Instant) -> Option<String> {
-        let plan = Arc::clone(&self.plan);
-        let (Some(turn), Some(Action::Listen(listen))) =
-            (self.turn.as_mut(), plan.nodes.get(&self.node))
-        else {
-            return None;
+        let max_speech = match self.plan.nodes.get(&self.node) {
+            Some(Action::Listen(listen)) => listen.max_speech,
+            Some(Action::Bot(bot)) => bot.max_speech,
+            _ => return None,
         };
+        let turn = self.turn.as_mut()?;
         if turn.give_up_at.is_some() {
             // Speech within the same turn: keep the first deadline, so the turn still ends.
             return None;
         }
-        turn.give_up_at = Some(now + listen.max_speech + RECOGNIZER_GRACE);
+        turn.give_up_at = Some(now + max_speech + RECOGNIZER_GRACE);
         self.event("speech_started", json!({ "node": self.node }));
         match self.take_state() {
             State::Playing {
@@ -1086,6 +1184,13 @@ impl DialplanInterpreter {
             } => {
                 self.state = State::Listen {
                     attempt,
+                    digits,
+                    deadline: None,
+                };
+                None
+            }
+            State::BotListen { digits, .. } => {
+                self.state = State::BotListen {
                     digits,
                     deadline: None,
                 };
@@ -1129,6 +1234,7 @@ impl DialplanInterpreter {
                 }
             }
             State::Listen { attempt, .. } => self.understand(now, attempt, heard),
+            State::BotListen { .. } => self.bot_heard(now, heard),
             other => {
                 self.state = other;
                 None

@@ -6,17 +6,22 @@
 
 #![warn(missing_docs)]
 
+mod bot;
 mod condition;
 mod error;
+mod escalation;
 mod format;
+mod handoff;
 mod hours;
 mod interpreter;
 mod parse;
+mod slots;
 mod template;
 mod understand;
 mod validate;
 mod webhook;
 
+pub use bot::{Candidate, KbAnswer, Understanding};
 pub use error::{DialplanError, DialplanErrors};
 pub use format::Dialplan;
 pub use interpreter::{

@@ -25,12 +25,14 @@ use crate::understand::{stemmed_words, words};
 use crate::validate::{Graph, GraphNode, suggestion};
 use crate::webhook::{self, ReplyVars, Webhook, WebhookMethod};
 
+mod bot;
+
 type Span = Range<usize>;
 type Value<'i> = Spanned<DeValue<'i>>;
 type Key<'i> = Spanned<DeString<'i>>;
 
 /// The action keys of a node; a node has exactly one.
-const ACTIONS: [&str; 12] = [
+const ACTIONS: [&str; 13] = [
     "play",
     "menu",
     "collect",
@@ -43,6 +45,7 @@ const ACTIONS: [&str; 12] = [
     "listen",
     "transcribe",
     "webhook",
+    "bot",
 ];
 /// The keys a caller can press.
 const DTMF_KEYS: &str = "0123456789*#ABCD";
@@ -709,6 +712,9 @@ impl Reader<'_> {
             "when" => self.when(value, otherwise, key.span()).map(Action::When),
             "hours" => self.hours(value, default_tz).map(Action::Hours),
             "webhook" => self.webhook(value).map(Action::Webhook),
+            "bot" => self
+                .bot(value, default_tz)
+                .map(|bot| Action::Bot(Box::new(bot))),
             _ => self.hangup(value).map(Action::Hangup),
         }
     }
@@ -948,7 +954,9 @@ impl Reader<'_> {
         let max_speech = self.optional(table.get("max_speech"), Duration::from_secs(15), |r, v| {
             r.duration(v, "max_speech")
         });
-        let min_confidence = self.optional(table.get("min_confidence"), 0.0, Self::confidence);
+        let min_confidence = self.optional(table.get("min_confidence"), 0.0, |r, v| {
+            r.fraction(v, "min_confidence")
+        });
         let var = self.optional(table.get("var"), None, |r, v| {
             let name = r.string(v, "var")?;
             r.variable(&name, v.span()).map(Some)
@@ -1031,8 +1039,8 @@ impl Reader<'_> {
         found
     }
 
-    /// A number from 0 to 1.
-    fn confidence(&mut self, value: &Value<'_>) -> Option<f32> {
+    /// A number, whole or not.
+    fn number(&mut self, value: &Value<'_>, key: &str, expected: &str) -> Option<f64> {
         let number = match value.get_ref() {
             DeValue::Float(f) => f.as_str().parse::<f64>().ok(),
             DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
@@ -1040,14 +1048,19 @@ impl Reader<'_> {
                 .map(|i| i as f64),
             _ => None,
         };
-        let Some(number) = number else {
-            self.type_error(value, "min_confidence", "a number from 0 to 1");
-            return None;
-        };
+        if number.is_none() {
+            self.type_error(value, key, expected);
+        }
+        number
+    }
+
+    /// A number from 0 to 1.
+    fn fraction(&mut self, value: &Value<'_>, key: &str) -> Option<f32> {
+        let number = self.number(value, key, "a number from 0 to 1")?;
         if !(0.0..=1.0).contains(&number) {
             self.error(
                 value.span(),
-                format!("`min_confidence` must be from 0 to 1, found {number}"),
+                format!("`{key}` must be from 0 to 1, found {number}"),
             );
             return None;
         }

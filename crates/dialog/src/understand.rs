@@ -202,7 +202,7 @@ fn digit(word: &str, oh_is_zero: bool) -> Option<char> {
 }
 
 /// Whether `word` is any number word or numeral (but not "oh", which is also an interjection).
-fn is_number(word: &str) -> bool {
+pub(crate) fn is_number(word: &str) -> bool {
     digit(word, false).is_some()
         || TEENS.contains(&word)
         || TENS[2..].contains(&word)

@@ -7,7 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use sb_dialog::{Dialplan, DialplanInterpreter, Input, Output, PromptItem, WebhookFailure};
+use sb_dialog::{
+    Candidate, Dialplan, DialplanInterpreter, Input, KbAnswer, Output, PromptItem, Understanding,
+    WebhookFailure,
+};
 
 /// One simulated call.
 pub struct Call {
@@ -101,6 +104,31 @@ impl Call {
         self.log()
     }
 
+    /// The knowledge base's reading of the last `Understand`.
+    pub fn understood(&mut self, understanding: Understanding) -> Vec<String> {
+        self.dialplan
+            .handle_input(Input::Understood(understanding), self.now);
+        self.log()
+    }
+
+    /// The knowledge base answers with entry `intent`, saying `answer`.
+    pub fn kb_answers(&mut self, intent: &str, answer: &str) -> Vec<String> {
+        self.understood(Understanding::Answer(kb_answer(intent, answer)))
+    }
+
+    /// The knowledge base finds nothing that fits.
+    pub fn kb_finds_nothing(&mut self) -> Vec<String> {
+        self.understood(Understanding::NotUnderstood)
+    }
+
+    /// The caller's frustration reading for the latest utterance.
+    pub fn frustration(&mut self, score: f32, trend: f32, cues: &[&str]) -> Vec<String> {
+        let cues = cues.iter().map(|c| c.to_string()).collect();
+        self.dialplan
+            .handle_input(Input::Frustration { score, trend, cues }, self.now);
+        self.log()
+    }
+
     /// The caller hangs up.
     pub fn caller_hangs_up(&mut self) -> Vec<String> {
         self.dialplan.handle_input(Input::CallerHangup, self.now);
@@ -159,6 +187,7 @@ impl Call {
                     request.timeout
                 ),
                 Output::CancelWebhook => "cancel webhook".to_string(),
+                Output::Understand { text } => format!("understand {text:?}"),
                 Output::Hangup { reason } => format!("hangup {reason}"),
                 Output::Event(e) if e.kind == "node_entered" => {
                     format!("> {}", e.data["node"].as_str().unwrap())
@@ -167,5 +196,23 @@ impl Call {
             });
         }
         log
+    }
+}
+
+/// A knowledge-base answer with score 0.9 and no priority class.
+pub fn kb_answer(intent: &str, answer: &str) -> KbAnswer {
+    KbAnswer {
+        intent: intent.to_string(),
+        answer: answer.to_string(),
+        score: 0.9,
+        priority: None,
+    }
+}
+
+/// One of two entries to choose from, named `label`.
+pub fn candidate(label: &str, intent: &str, answer: &str) -> Candidate {
+    Candidate {
+        label: label.to_string(),
+        answer: kb_answer(intent, answer),
     }
 }
