@@ -2,95 +2,11 @@
 //! shop process over HTTP, and the call's timeline holds the reply's variables and the branch
 //! taken; with the shop not running, the error path is taken within the timeout.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
+use switchboard_e2e::demo_shop::{DemoShop, free_tcp_port};
 use switchboard_e2e::{Gateway, binary, events_of, repo};
-
-/// The demo shop binary, built beside `switchboard`.
-fn demo_shop_binary() -> PathBuf {
-    let path = binary().with_file_name("switchboard-demo-shop");
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build -p demo-shop` first (make test does)",
-        path.display()
-    );
-    path
-}
-
-/// A free loopback TCP port with nothing listening on it.
-fn free_tcp_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A running demo shop, stopped when dropped.
-struct DemoShop {
-    child: Child,
-    /// Where it listens: `127.0.0.1:PORT`.
-    addr: String,
-    log: PathBuf,
-}
-
-impl DemoShop {
-    /// Starts the shop with the demo orders on a free port and waits for `/healthz`.
-    fn start(dir: &Path) -> DemoShop {
-        let port = free_tcp_port();
-        let log = dir.join("demo-shop.log");
-        let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new(demo_shop_binary())
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--orders"])
-            .arg(repo().join("demo/orders.json"))
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .unwrap();
-        let shop = DemoShop {
-            child,
-            addr: format!("127.0.0.1:{port}"),
-            log,
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !healthy(port) {
-            assert!(
-                Instant::now() < deadline,
-                "the demo shop did not come up:\n{}",
-                shop.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        shop
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for DemoShop {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Whether `GET /healthz` on `port` answers 200.
-fn healthy(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let request = "GET /healthz HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n";
-    let mut response = String::new();
-    stream.write_all(request.as_bytes()).is_ok()
-        && stream.read_to_string(&mut response).is_ok()
-        && response.starts_with("HTTP/1.1 200")
-}
 
 /// A gateway whose only dialplan is the keyed order-status test plan asking `shop` (host:port).
 fn gateway(shop: &str) -> (Gateway, tempfile::TempDir) {

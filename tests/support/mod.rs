@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 /// A caller that sends and times RTP from the test process (barge-in latency).
 pub mod baresip;
+pub mod demo_shop;
 pub mod raw_sip;
 pub mod rtp_caller;
 /// sox, multimon-ng, pocketsphinx speech data, call events while a call runs, envelopes.
@@ -305,6 +306,10 @@ pub fn speech_config() -> String {
         ("whisper_model", models.join("ggml-tiny.en.bin")),
         ("piper_voice", models.join("piper/en_US-joe-medium.onnx")),
         ("onnxruntime", models.join("onnxruntime/libonnxruntime.so")),
+        (
+            "sentiment_lexicon",
+            models.join("lexicon/vader_lexicon.txt"),
+        ),
     ];
     let mut section = String::from("\n[speech]\nenabled = true\ntts_cache_dir = \"tts-cache\"\n");
     for (key, path) in files {

@@ -16,6 +16,7 @@ use tokio::net::{TcpListener, UdpSocket};
 use crate::caller_speech::SpeechServices;
 use crate::inbound::{bind_pair, spawn_inbound};
 use crate::sip_server::{SipHandle, SipSockets, spawn_sip};
+use crate::understanding::KnowledgeBase;
 use crate::webhook::WebhookClient;
 
 /// Settings every call needs.
@@ -229,6 +230,8 @@ pub struct Services {
     pub speech: Option<SpeechServices>,
     /// The HTTP client of the dialplans' `webhook` steps.
     pub webhooks: WebhookClient,
+    /// The knowledge base of the dialplans' `bot` steps (None when none is configured).
+    pub knowledge: Option<KnowledgeBase>,
 }
 
 /// Where the gateway listens.
@@ -258,6 +261,7 @@ pub async fn start(
     store: StoreWriter,
     dialplans: Arc<DialplanRegistry>,
     speech: Option<SpeechServices>,
+    knowledge: Option<KnowledgeBase>,
 ) -> std::io::Result<Gateway> {
     let udp = UdpSocket::bind(listen.udp).await?;
     let udp_addr = udp.local_addr()?;
@@ -288,6 +292,7 @@ pub async fn start(
         prompts: PromptCache::new(),
         speech,
         webhooks,
+        knowledge,
     });
     let _ = services_slot.set(services.clone());
     tokio::spawn(async move {

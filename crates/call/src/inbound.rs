@@ -24,6 +24,7 @@ use crate::caller_speech::{CallerEvent, CallerSpeech, RecognitionResult};
 use crate::gateway::Services;
 use crate::media_session::{DtmfSource, MediaEvent, MediaParams, MediaSession};
 use crate::sip_server::{SipCommand, sleep_until};
+use crate::understanding::PendingUnderstanding;
 use crate::webhook::PendingWebhook;
 
 const FRAME: Duration = Duration::from_millis(20);
@@ -184,6 +185,7 @@ async fn run_inbound(
         established: false,
         started: start,
         webhook: None,
+        understanding: None,
     };
     let outcome = call_task.run(events, start, &mut local).await;
     call_task.finish_speech().await;
@@ -225,6 +227,8 @@ struct CallLoop<'a> {
     started: Instant,
     /// The dialplan's HTTP request in flight, if any; dropping it abandons the request.
     webhook: Option<PendingWebhook>,
+    /// The knowledge base's matching for the dialplan's `bot` step, while it runs.
+    understanding: Option<PendingUnderstanding>,
 }
 
 impl CallLoop<'_> {
@@ -405,6 +409,24 @@ impl CallLoop<'_> {
                     }
                     if !recognition.text.is_empty() {
                         let emotion = self.frustration(&recognition, &audio, sample_rate);
+                        if let (true, Some(reading)) = (for_listen, &emotion) {
+                            // The bot step weighs it when deciding whether to hand over.
+                            let cues = reading
+                                .cues
+                                .iter()
+                                .filter_map(|c| serde_json::to_value(c).ok())
+                                .filter_map(|v| v.as_str().map(str::to_string))
+                                .collect();
+                            self.dialplan.handle_input(
+                                Input::Frustration {
+                                    score: reading.score,
+                                    trend: reading.trend,
+                                    cues,
+                                },
+                                now,
+                            );
+                            self.drain_dialplan(now);
+                        }
                         self.svc.store.transcript_line(TranscriptLine {
                             call_id: self.id.to_string(),
                             speaker: Speaker::Caller,
@@ -500,6 +522,12 @@ impl CallLoop<'_> {
                     if let Ok((n, _)) = received {
                         self.media.handle_rtcp(Instant::now(), &rtcp_buf[..n]);
                     }
+                }
+                understood = next_understanding(&mut self.understanding) => {
+                    self.understanding = None;
+                    let now = Instant::now();
+                    self.dialplan.handle_input(understood, now);
+                    self.drain_dialplan(now);
                 }
                 reply = next_webhook_reply(&mut self.webhook) => {
                     self.webhook = None;
@@ -690,6 +718,17 @@ impl CallLoop<'_> {
                     self.webhook = Some(self.svc.webhooks.send(request));
                 }
                 Output::CancelWebhook => self.webhook = None,
+                Output::Understand { text } => {
+                    self.understanding = Some(match &self.svc.knowledge {
+                        Some(kb) => kb.understand(text),
+                        None => {
+                            tracing::warn!(
+                                "a bot step asks the knowledge base, but none is loaded ([kb] dir)"
+                            );
+                            PendingUnderstanding::not_understood()
+                        }
+                    });
+                }
                 Output::Transcribe { enabled } => {
                     if let Some(caller) = self.caller.as_mut() {
                         caller.transcribe(enabled);
@@ -702,7 +741,8 @@ impl CallLoop<'_> {
                     }
                 }
                 Output::Event(e) => {
-                    self.no_match |= e.kind == "listen_no_match";
+                    self.no_match |=
+                        matches!(e.kind.as_str(), "listen_no_match" | "bot_not_understood");
                     self.log(&e.kind, e.data)
                 }
             }
@@ -719,6 +759,14 @@ async fn next_result(caller: &mut Option<CallerSpeech>) -> RecognitionResult {
 }
 
 /// Waits for the reply to the dialplan's HTTP request (pending forever without one).
+/// Waits for the knowledge base's answer (pending forever when nothing was asked).
+async fn next_understanding(understanding: &mut Option<PendingUnderstanding>) -> Input {
+    match understanding.as_mut() {
+        Some(understanding) => understanding.result().await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn next_webhook_reply(webhook: &mut Option<PendingWebhook>) -> Input {
     match webhook.as_mut() {
         Some(webhook) => webhook.reply().await,

@@ -8,6 +8,7 @@ pub mod gateway;
 pub mod inbound;
 pub mod media_session;
 pub mod sip_server;
+pub mod understanding;
 pub mod webhook;
 
 pub use caller_speech::SpeechServices;

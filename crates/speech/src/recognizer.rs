@@ -11,6 +11,8 @@ pub(crate) const WHISPER_RATE: u32 = 16_000;
 /// Clips are padded with silence to this length. With a shortened encoder window, one-word
 /// clips padded to 1–3 s made tiny.en loop ("No? No? No? …") or mishear; 5 s is reliable.
 const MIN_SAMPLES: usize = 5 * WHISPER_RATE as usize;
+/// Silence put before a clip that starts right on speech (the energy span's margin).
+const LEAD_IN_SAMPLES: usize = WHISPER_RATE as usize * 3 / 10;
 /// Longest clip a shortened encoder window is used for; Whisper's window is 30 s.
 const MAX_SHORT_CTX_SAMPLES: usize = 28 * WHISPER_RATE as usize;
 
@@ -69,7 +71,11 @@ impl Recognizer {
             return Ok(Recognition::empty(audio_ms, 0));
         }
         let (start, end) = energy.span;
-        let mut clip = samples[start..end].to_vec();
+        // A clip that opens right on speech comes back empty from Whisper ("four five one
+        // two" cut at its onset: nothing; with 300 ms of silence first: "4 5 1 2").
+        let lead_in = if start == 0 { LEAD_IN_SAMPLES } else { 0 };
+        let mut clip = vec![0.0; lead_in];
+        clip.extend_from_slice(&samples[start..end]);
         if clip.len() < MIN_SAMPLES {
             clip.resize(MIN_SAMPLES, 0.0);
         }
@@ -96,8 +102,8 @@ impl Recognizer {
             .full(params, &clip)
             .map_err(|e| AsrError::Model(format!("Whisper failed: {e}")))?;
 
-        let to_ms = |samples: usize| samples as u64 * 1000 / u64::from(WHISPER_RATE);
-        let mut words = self.words(to_ms(start), to_ms(end));
+        let to_ms = |samples: usize| samples as i64 * 1000 / i64::from(WHISPER_RATE);
+        let mut words = self.words(to_ms(start) - to_ms(lead_in), to_ms(end) as u64);
         drop_padding_loop(&mut words);
         collapse_repeats(&mut words);
         let decode_ms = started.elapsed().as_millis() as u64;
@@ -110,9 +116,10 @@ impl Recognizer {
         Ok(recognition)
     }
 
-    /// Reads the decoded tokens as words, their times shifted by `offset_ms`, kept in order
+    /// Reads the decoded tokens as words, their times shifted by `offset_ms` (negative when
+    /// silence was put before the audio), kept in order
     /// and before `clip_end_ms` (where the real audio given to Whisper ends and padding begins).
-    fn words(&self, offset_ms: u64, clip_end_ms: u64) -> Vec<DecodedWord> {
+    fn words(&self, offset_ms: i64, clip_end_ms: u64) -> Vec<DecodedWord> {
         let mut words: Vec<DecodedWord> = Vec::new();
         for segment in self.state.as_iter() {
             for index in 0..segment.n_tokens() {
@@ -127,8 +134,9 @@ impl Recognizer {
                 };
                 let data = token.token_data();
                 // Whisper's token times are in centiseconds from the start of what it was given.
-                let start_ms = (offset_ms + data.t0.max(0) as u64 * 10).min(clip_end_ms);
-                let end_ms = (offset_ms + data.t1.max(0) as u64 * 10).min(clip_end_ms);
+                let at = |t: i64| (offset_ms + t.max(0) * 10).max(0) as u64;
+                let start_ms = at(data.t0).min(clip_end_ms);
+                let end_ms = at(data.t1).min(clip_end_ms);
                 let starts_word = piece.starts_with(' ') && piece.contains(char::is_alphanumeric);
                 match words.last_mut() {
                     Some(word) if !starts_word => word.extend(&piece, end_ms, data.p),
@@ -148,7 +156,7 @@ impl Recognizer {
                             end_ms: end_ms.max(start_ms),
                             probability_sum: data.p,
                             tokens: 1,
-                            in_padding: offset_ms + data.t0.max(0) as u64 * 10 >= clip_end_ms,
+                            in_padding: at(data.t0) >= clip_end_ms,
                         });
                     }
                 }

@@ -208,6 +208,33 @@ fn cache_path(config: &Config) -> PathBuf {
     config.path(&config.kb.cache_dir).join("embeddings.bin")
 }
 
+/// The knowledge base for the calls' `bot` steps: `[kb] dir` with its matcher, or None when
+/// that directory does not exist. The first start embeds every example (minutes for the demo
+/// shop); later starts read them from `[kb] cache_dir`.
+pub async fn load_for_calls(
+    config: &Config,
+) -> anyhow::Result<Option<sb_call::understanding::KnowledgeBase>> {
+    let dir = config.path(&config.kb.dir);
+    if !dir.is_dir() {
+        tracing::info!(dir = %dir.display(), "no knowledge base: `bot` steps understand nothing");
+        return Ok(None);
+    }
+    let config = config.clone();
+    tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let kb = load(&dir)?;
+        tracing::info!(dir = %dir.display(), entries = kb.entries.len(), "loading the knowledge base");
+        let matcher = build_matcher(&config, &kb)?;
+        if !matcher.has_embeddings() {
+            tracing::warn!("knowledge base without sentence embeddings: lexical matching only (run models/fetch.sh)");
+        }
+        tracing::info!(load_ms = started.elapsed().as_millis() as u64, "knowledge base loaded");
+        Ok(Some(sb_call::understanding::KnowledgeBase::new(matcher)))
+    })
+    .await
+    .context("loading the knowledge base")?
+}
+
 fn build_matcher(config: &Config, kb: &KnowledgeBase) -> anyhow::Result<Matcher> {
     let embedder = embedder(config);
     let cache = cache_path(config);

@@ -100,6 +100,10 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         rtp_timeout: Duration::from_secs(config.media.rtp_timeout_seconds),
     };
     let speech = crate::speech::load(&config).await?;
+    let knowledge = match speech {
+        Some(_) => crate::kb::load_for_calls(&config).await?,
+        None => None,
+    };
     let writer = store.writer();
     let dialplans = Arc::new(dialplans);
     let gateway = sb_call::start(
@@ -112,6 +116,7 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         writer.clone(),
         dialplans.clone(),
         speech.clone(),
+        knowledge,
     )
     .await
     .with_context(|| format!("binding SIP on {}", config.sip.listen))?;
