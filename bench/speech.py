@@ -658,6 +658,7 @@ dir = "{d / 'recordings'}"
 whisper_model = "{models / 'ggml-tiny.en.bin'}"
 piper_voice = "{models / 'piper' / 'en_US-joe-medium.onnx'}"
 onnxruntime = "{models / 'onnxruntime' / 'libonnxruntime.so'}"
+sentiment_lexicon = "{models / 'lexicon' / 'vader_lexicon.txt'}"
 tts_cache_dir = "{d / 'tts-cache' if tts_cache else ''}"
 
 [log]
