@@ -23,9 +23,8 @@ use crate::bot_voice::{BotVoice, SpokenLine, VoiceNote};
 use crate::caller_speech::{CallerEvent, CallerSpeech, RecognitionResult};
 use crate::gateway::Services;
 use crate::media_session::{DtmfSource, MediaEvent, MediaParams, MediaSession};
+use crate::pending_input::{PendingInput, next_input};
 use crate::sip_server::{SipCommand, sleep_until};
-use crate::understanding::PendingUnderstanding;
-use crate::webhook::PendingWebhook;
 
 const FRAME: Duration = Duration::from_millis(20);
 const RTCP_INTERVAL: Duration = Duration::from_secs(5);
@@ -226,9 +225,9 @@ struct CallLoop<'a> {
     established: bool,
     started: Instant,
     /// The dialplan's HTTP request in flight, if any; dropping it abandons the request.
-    webhook: Option<PendingWebhook>,
+    webhook: Option<PendingInput>,
     /// The knowledge base's matching for the dialplan's `bot` step, while it runs.
-    understanding: Option<PendingUnderstanding>,
+    understanding: Option<PendingInput>,
 }
 
 impl CallLoop<'_> {
@@ -523,13 +522,13 @@ impl CallLoop<'_> {
                         self.media.handle_rtcp(Instant::now(), &rtcp_buf[..n]);
                     }
                 }
-                understood = next_understanding(&mut self.understanding) => {
+                understood = next_input(&mut self.understanding) => {
                     self.understanding = None;
                     let now = Instant::now();
                     self.dialplan.handle_input(understood, now);
                     self.drain_dialplan(now);
                 }
-                reply = next_webhook_reply(&mut self.webhook) => {
+                reply = next_input(&mut self.webhook) => {
                     self.webhook = None;
                     match &reply {
                         Input::WebhookReply { status, .. } => tracing::info!(status, "webhook reply"),
@@ -725,7 +724,7 @@ impl CallLoop<'_> {
                             tracing::warn!(
                                 "a bot step asks the knowledge base, but none is loaded ([kb] dir)"
                             );
-                            PendingUnderstanding::not_understood()
+                            crate::understanding::not_understood()
                         }
                     });
                 }
@@ -754,22 +753,6 @@ impl CallLoop<'_> {
 async fn next_result(caller: &mut Option<CallerSpeech>) -> RecognitionResult {
     match caller.as_mut() {
         Some(caller) => caller.next_result().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Waits for the reply to the dialplan's HTTP request (pending forever without one).
-/// Waits for the knowledge base's answer (pending forever when nothing was asked).
-async fn next_understanding(understanding: &mut Option<PendingUnderstanding>) -> Input {
-    match understanding.as_mut() {
-        Some(understanding) => understanding.result().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn next_webhook_reply(webhook: &mut Option<PendingWebhook>) -> Input {
-    match webhook.as_mut() {
-        Some(webhook) => webhook.reply().await,
         None => std::future::pending().await,
     }
 }

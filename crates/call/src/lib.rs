@@ -7,6 +7,7 @@ pub mod client;
 pub mod gateway;
 pub mod inbound;
 pub mod media_session;
+pub mod pending_input;
 pub mod sip_server;
 pub mod understanding;
 pub mod webhook;

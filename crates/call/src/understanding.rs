@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use sb_dialog::{Candidate, Input, KbAnswer, Understanding};
 use sb_kb::{Action, Decision, Matcher};
-use tokio::task::JoinHandle;
+
+use crate::pending_input::PendingInput;
 
 /// The knowledge base every call shares (loaded once at start).
 #[derive(Clone)]
@@ -24,46 +25,25 @@ impl KnowledgeBase {
     }
 
     /// Starts matching `text`; the answer is the dialplan's next input.
-    pub fn understand(&self, text: String) -> PendingUnderstanding {
+    pub fn understand(&self, text: String) -> PendingInput {
         let matcher = Arc::clone(&self.matcher);
-        PendingUnderstanding {
-            task: tokio::task::spawn_blocking(move || {
-                let decision = matcher.decide(&text);
-                understanding(&matcher, decision)
-            }),
-        }
+        let task = tokio::task::spawn_blocking(move || {
+            let decision = matcher.decide(&text);
+            Input::Understood(understanding(&matcher, decision))
+        });
+        PendingInput::new(task, |e| {
+            tracing::warn!(error = %e, "knowledge base matching failed");
+            Input::Understood(Understanding::NotUnderstood)
+        })
     }
 }
 
-/// A matching under way; dropping it abandons the result.
-pub struct PendingUnderstanding {
-    task: JoinHandle<Understanding>,
-}
-
-impl PendingUnderstanding {
-    /// A result known at once: nothing understood (no knowledge base is loaded).
-    pub fn not_understood() -> Self {
-        PendingUnderstanding {
-            task: tokio::spawn(async { Understanding::NotUnderstood }),
-        }
-    }
-
-    /// The result, as the dialplan takes it (a failed task is "not understood").
-    pub async fn result(&mut self) -> Input {
-        match (&mut self.task).await {
-            Ok(understanding) => Input::Understood(understanding),
-            Err(e) => {
-                tracing::warn!(error = %e, "knowledge base matching failed");
-                Input::Understood(Understanding::NotUnderstood)
-            }
-        }
-    }
-}
-
-impl Drop for PendingUnderstanding {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+/// The input when no knowledge base is loaded: nothing understood.
+pub fn not_understood() -> PendingInput {
+    PendingInput::new(
+        tokio::spawn(async { Input::Understood(Understanding::NotUnderstood) }),
+        |_| Input::Understood(Understanding::NotUnderstood),
+    )
 }
 
 /// The matcher's decision in the dialplan's terms.

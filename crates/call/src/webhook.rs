@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::pending_input::PendingInput;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use hyper::header::{ACCEPT, CONTENT_TYPE, USER_AGENT};
@@ -13,7 +14,6 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use sb_dialog::{Input, WebhookFailure, WebhookMethod, WebhookRequest};
-use tokio::task::JoinHandle;
 
 /// Replies larger than this are not read: a status answer is a few hundred bytes.
 const MAX_REPLY_BYTES: usize = 1 << 20;
@@ -39,8 +39,8 @@ impl WebhookClient {
         }
     }
 
-    /// Starts `request` on its own task; the result arrives through [`PendingWebhook::reply`].
-    pub fn send(&self, request: WebhookRequest) -> PendingWebhook {
+    /// Starts `request` on its own task; its reply (or failure) is the dialplan's next input.
+    pub fn send(&self, request: WebhookRequest) -> PendingInput {
         let this = self.clone();
         let task = tokio::spawn(async move {
             let timeout = request.timeout;
@@ -53,7 +53,10 @@ impl WebhookClient {
                 },
             }
         });
-        PendingWebhook { task }
+        PendingInput::new(task, |e| Input::WebhookFailed {
+            kind: WebhookFailure::Connection,
+            detail: format!("the request task failed: {e}"),
+        })
     }
 
     /// Sends the request and reads the whole reply: status and body.
@@ -112,37 +115,13 @@ fn causes(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// A request in flight; dropping it abandons the request.
-#[derive(Debug)]
-pub struct PendingWebhook {
-    task: JoinHandle<Input>,
-}
-
-impl PendingWebhook {
-    /// The outcome, as the dialplan takes it.
-    pub async fn reply(&mut self) -> Input {
-        match (&mut self.task).await {
-            Ok(input) => input,
-            Err(e) => Input::WebhookFailed {
-                kind: WebhookFailure::Connection,
-                detail: format!("the request task failed: {e}"),
-            },
-        }
-    }
-}
-
-impl Drop for PendingWebhook {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
+    use tokio::task::JoinHandle;
 
     fn request(url: String, timeout: Duration) -> WebhookRequest {
         WebhookRequest {
@@ -181,7 +160,7 @@ mod tests {
         let client = WebhookClient::new("Switchboard/test");
         let reply = client
             .send(request(url, Duration::from_secs(5)))
-            .reply()
+            .input()
             .await;
         assert_eq!(
             reply,
@@ -218,7 +197,7 @@ mod tests {
         let client = WebhookClient::new("t");
         let reply = client
             .send(request(url, Duration::from_secs(5)))
-            .reply()
+            .input()
             .await;
         let Input::WebhookFailed { kind, detail } = reply else {
             panic!("{reply:?}");
@@ -235,7 +214,7 @@ mod tests {
         let started = std::time::Instant::now();
         let reply = client
             .send(request(url, Duration::from_millis(300)))
-            .reply()
+            .input()
             .await;
         assert!(
             matches!(
