@@ -203,8 +203,9 @@ fn bare_word(text: &str) -> &str {
 }
 
 /// On band-limited (phone) audio Whisper sometimes decodes the utterance again in the padding
-/// after it ("2 9 3 4 0. 2 9 3 4 0. 2 9 …"). A tail of two or more words that all lie in the
-/// padding and repeat, word for word, the words one period before them is dropped. Real speech
+/// after it ("2 9 3 4 0. 2 9 3 4 0. 2 9 …", or cut short: "4 5 1 2. 4"). A tail of words that
+/// all lie in the padding is dropped when it starts the sentence over after its full stop, or
+/// when two or more of them repeat, word for word, the words one period before them. Real speech
 /// said twice keeps its own timings inside the audio, so "five five" stays.
 fn drop_padding_loop(words: &mut Vec<DecodedWord>) {
     let padded = words.iter().rev().take_while(|w| w.in_padding).count();
@@ -213,6 +214,15 @@ fn drop_padding_loop(words: &mut Vec<DecodedWord>) {
         let from = n - tail;
         let repeats = |period: usize| (from..n).all(|j| words[j].key() == words[j - period].key());
         if (1..=from).any(repeats) {
+            words.truncate(from);
+            return;
+        }
+    }
+    // A loop cut short: after a full stop, the padding starts the utterance over ("4 5 1 2. 4").
+    for tail in (1..=padded.min(n / 2)).rev() {
+        let from = n - tail;
+        let restarts = (0..tail).all(|k| words[from + k].key() == words[k].key());
+        if restarts && words[from - 1].text.trim_end().ends_with(['.', '?', '!']) {
             words.truncate(from);
             return;
         }
@@ -388,6 +398,26 @@ mod tests {
         let mut twice = vec![word(" five", 0), word(" five", 400), padded(" please")];
         drop_padding_loop(&mut twice);
         assert_eq!(twice.len(), 3, "a real double and one word at the end stay");
+        let mut restart = vec![
+            word(" 4", 0),
+            word(" 5", 300),
+            word(" 1", 600),
+            word(" 2.", 900),
+        ];
+        restart.push(padded(" 4"));
+        drop_padding_loop(&mut restart);
+        assert_eq!(
+            texts(&restart),
+            " 4 5 1 2.",
+            "a loop cut short after the full stop"
+        );
+        let mut not_a_restart = vec![word(" no", 0), padded(" no")];
+        drop_padding_loop(&mut not_a_restart);
+        assert_eq!(
+            not_a_restart.len(),
+            2,
+            "no full stop before it: a real double"
+        );
         let mut not_a_repeat = vec![word(" order", 0), padded(" status"), padded(" please")];
         drop_padding_loop(&mut not_a_repeat);
         assert_eq!(
