@@ -43,6 +43,15 @@ fn assistant(shop: &DemoShop, dir: &Path) -> Gateway {
     gw
 }
 
+/// A temp dir, a demo shop and the assistant asking it, the embedding cache filled first.
+fn assistant_with_shop() -> (tempfile::TempDir, DemoShop, Gateway) {
+    let dir = tempfile::tempdir().unwrap();
+    warm_kb_cache(dir.path());
+    let shop = DemoShop::start(dir.path());
+    let gw = assistant(&shop, dir.path());
+    (dir, shop, gw)
+}
+
 /// Fills the example embedding cache through `switchboard kb match`, before any gateway waits
 /// on it.
 fn warm_kb_cache(dir: &Path) {
@@ -120,10 +129,7 @@ fn context(call: &serde_json::Value) -> String {
 #[test]
 fn an_order_asked_for_in_own_words_is_looked_up_by_its_spoken_number() {
     let _serial = one_at_a_time();
-    let dir = tempfile::tempdir().unwrap();
-    warm_kb_cache(dir.path());
-    let shop = DemoShop::start(dir.path());
-    let gw = assistant(&shop, dir.path());
+    let (dir, shop, gw) = assistant_with_shop();
     // The greeting and the question take about 6.5 s; each bot question about 1.5–3 s.
     let audio = caller_audio(
         &gw,
@@ -195,10 +201,7 @@ fn an_order_asked_for_in_own_words_is_looked_up_by_its_spoken_number() {
 #[test]
 fn an_angry_caller_asking_for_a_person_is_handed_over_with_a_summary() {
     let _serial = one_at_a_time();
-    let dir = tempfile::tempdir().unwrap();
-    warm_kb_cache(dir.path());
-    let shop = DemoShop::start(dir.path());
-    let gw = assistant(&shop, dir.path());
+    let (dir, _shop, gw) = assistant_with_shop();
     let audio = caller_audio(
         &gw,
         dir.path(),

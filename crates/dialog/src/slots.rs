@@ -5,7 +5,7 @@
 use chrono::{Datelike, Duration as Days, NaiveDate, Weekday};
 
 use crate::format::{DigitEntry, PromptPart};
-use crate::understand::{is_number, spoken_digits, words, yes_or_no};
+use crate::understand::{TEENS, UNITS, is_number, spoken_digits, words, yes_or_no};
 
 /// One value an intent needs, as written under `slots.NAME`.
 #[derive(Debug, Clone)]
@@ -214,35 +214,21 @@ const ORDINALS: [&str; 19] = [
     "eighteenth",
     "nineteenth",
 ];
-const CARDINALS: [&str; 19] = [
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-];
+
+/// 1..=19 from a cardinal word.
+fn one_to_nineteen(word: &str) -> Option<usize> {
+    let at = UNITS.iter().chain(TEENS.iter()).position(|w| *w == word)?;
+    (at > 0).then_some(at)
+}
 
 /// 1..=19 from an ordinal or cardinal word.
 fn small_number(word: &str) -> Option<u32> {
     let at = ORDINALS
         .iter()
         .position(|w| *w == word)
-        .or_else(|| CARDINALS.iter().position(|w| *w == word))?;
-    Some(at as u32 + 1)
+        .map(|i| i + 1)
+        .or_else(|| one_to_nineteen(word))?;
+    Some(at as u32)
 }
 
 /// A day of the month at `words[at..]`: "3", "3rd", "third", "twenty first", "thirtieth";
@@ -465,8 +451,8 @@ fn word_value(word: &str) -> Option<i64> {
     if word == "zero" {
         return Some(0);
     }
-    if let Some(at) = CARDINALS.iter().position(|w| *w == word) {
-        return Some(at as i64 + 1);
+    if let Some(n) = one_to_nineteen(word) {
+        return Some(n as i64);
     }
     TENS.iter()
         .position(|w| *w == word)

@@ -25,10 +25,10 @@ const YES: [&str; 15] = [
 const NO: [&str; 6] = ["no", "nope", "nah", "wrong", "incorrect", "negative"];
 /// Words that turn a following yes word into a no: "not right", "isn't correct".
 const NEGATIONS: [&str; 2] = ["not", "isnt"];
-const UNITS: [&str; 10] = [
+pub(crate) const UNITS: [&str; 10] = [
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
 ];
-const TEENS: [&str; 10] = [
+pub(crate) const TEENS: [&str; 10] = [
     "ten",
     "eleven",
     "twelve",
