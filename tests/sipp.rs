@@ -2,87 +2,10 @@
 //! recorded speech and an RFC 4733 key press, a call over TCP, and a short burst of calls.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use switchboard_e2e::{
-    Gateway, active_seconds, events_of, free_port, free_udp_ports, have, output_text, wav_channel,
-};
-
-/// A folder to run SIPp in: `pcap` links to the pcaps the `uac_pcap` scenario plays by
-/// relative path; SIPp's error and statistics files land here too.
-fn sipp_dir() -> tempfile::TempDir {
-    assert!(
-        have("sipp"),
-        "sipp is not installed (package sip-tester; `make deps` installs it)"
-    );
-    let dir = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink("/usr/share/sip-tester", dir.path().join("pcap")).unwrap();
-    assert!(
-        dir.path().join("pcap/g711a.pcap").exists(),
-        "/usr/share/sip-tester/g711a.pcap is missing (package sip-tester)"
-    );
-    dir
-}
-
-/// Runs SIPp in the foreground against the gateway (it exits when `-m` calls are done) on its
-/// own free SIP and media ports. Returns its output.
-fn sipp(dir: &Path, gw: &Gateway, args: &[&str]) -> Output {
-    let sip_port = free_port().to_string();
-    let media_port = free_udp_ports(8).to_string();
-    let started = Instant::now();
-    let out = Command::new("sipp")
-        .current_dir(dir)
-        .arg(gw.addr.to_string())
-        .args([
-            "-s",
-            "100",
-            "-i",
-            "127.0.0.1",
-            "-p",
-            &sip_port,
-            "-mp",
-            &media_port,
-        ])
-        .args(["-nostdin", "-trace_err", "-timeout", "50", "-timeout_error"])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("running sipp");
-    eprintln!(
-        "sipp {args:?}: {:.1} s, {}",
-        started.elapsed().as_secs_f64(),
-        out.status
-    );
-    out
-}
-
-/// Everything SIPp left in its folder (error log, …), for failure messages.
-fn sipp_files(dir: &Path) -> String {
-    let mut text = String::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|x| x == "log") {
-            text += &format!(
-                "--- {}\n{}\n",
-                path.display(),
-                std::fs::read_to_string(&path).unwrap_or_default()
-            );
-        }
-    }
-    text
-}
-
-fn assert_sipp_ok(out: &Output, dir: &Path, gw: &Gateway) {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "SIPp reports failed calls (exit 0 = every call succeeded):\n{}\n{}\n--- gateway.log\n{}",
-        output_text(out),
-        sipp_files(dir),
-        gw.log()
-    );
-}
+use switchboard_e2e::sipp::{assert_sipp_ok, sipp, sipp_dir};
+use switchboard_e2e::{Gateway, active_seconds, events_of, wav_channel};
 
 #[test]
 fn sipp_call_with_speech_and_rfc4733_key_is_logged_and_recorded() {

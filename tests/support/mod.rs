@@ -9,8 +9,11 @@ use std::time::{Duration, Instant};
 /// A caller that sends and times RTP from the test process (barge-in latency).
 pub mod baresip;
 pub mod demo_shop;
+/// A small HTTP/1.1 client for the gateway's REST API.
+pub mod http;
 pub mod raw_sip;
 pub mod rtp_caller;
+pub mod sipp;
 /// sox, multimon-ng, pocketsphinx speech data, call events while a call runs, envelopes.
 pub mod tools;
 mod waiting;
@@ -60,6 +63,8 @@ pub struct Gateway {
     pub child: Option<Child>,
     /// SIP address (UDP and TCP).
     pub addr: SocketAddr,
+    /// Web server address (REST API, live events).
+    pub web: SocketAddr,
     /// Private directory: config, database, recordings, log.
     pub dir: tempfile::TempDir,
 }
@@ -78,7 +83,7 @@ impl Gateway {
 
     /// Starts a gateway serving the dialplans in `dialplans`, with `default` (a file stem there)
     /// for every dialled number. Speech models are not loaded unless `extra` has a `[speech]`
-    /// section: telephony tests don't need them.
+    /// section: telephony tests don't need them. The web server listens on a free port.
     pub fn start_with_default_dialplan(dialplans: &Path, default: &str, extra: &str) -> Gateway {
         let speech_off = if extra.contains("[speech]") {
             ""
@@ -87,9 +92,10 @@ impl Gateway {
         };
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
+        let web: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let rtp = 20_000 + (port % 2000) * 10;
         let config = format!(
-            "[sip]\nlisten = \"127.0.0.1:{port}\"\n\n[media]\nrtp_ports = [{rtp}, {}]\n\n[dialplans]\ndir = \"{}\"\nsounds_dir = \"{}\"\ndefault = \"{default}\"\n\n[store]\nurl = \"sqlite:{}\"\n\n[recordings]\ndir = \"{}\"\n{speech_off}{extra}",
+            "[sip]\nlisten = \"127.0.0.1:{port}\"\n\n[web]\nlisten = \"{web}\"\n\n[media]\nrtp_ports = [{rtp}, {}]\n\n[dialplans]\ndir = \"{}\"\nsounds_dir = \"{}\"\ndefault = \"{default}\"\n\n[store]\nurl = \"sqlite:{}\"\n\n[recordings]\ndir = \"{}\"\n{speech_off}{extra}",
             rtp + 4000,
             dialplans.display(),
             repo().join("sounds").display(),
@@ -100,6 +106,7 @@ impl Gateway {
         let mut gw = Gateway {
             child: None,
             addr: format!("127.0.0.1:{port}").parse().unwrap(),
+            web,
             dir,
         };
         gw.spawn();

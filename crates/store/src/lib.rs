@@ -6,6 +6,13 @@
 //!   recording path), inserted when the call starts and updated when it is answered and ends.
 //! * `call_events`: an append-only timeline, one row per event (`seq`, time, kind, JSON data),
 //!   written as the event happens, not at hang-up. `seq` numbers one call's events from 1.
+//! * `transcript_lines`: what was said, line by line, with full-text search over the text (an
+//!   FTS5 table on SQLite, a GIN index on PostgreSQL).
+//! * Summary columns on `calls` (`intent`, `escalated`, `max_frustration`, `agent_id`) that the
+//!   writer keeps up to date from the events and lines it stores (`summary.rs`), so the QA list
+//!   filters on indexed columns.
+//!
+//! Every committed change is also broadcast to watchers ([`Store::subscribe`], `live.rs`).
 //!
 //! Times are stored as unix milliseconds (sub-millisecond parts are dropped), so what is read
 //! back is the written time truncated to the millisecond.
@@ -57,11 +64,14 @@
 //!
 //! The SQL text itself is portable: `$1`-style placeholders (PostgreSQL's syntax, which SQLite
 //! and sqlx's SQLite driver also accept), times as `BIGINT` unix milliseconds, JSON as `TEXT`,
-//! no dialect-specific functions. Migrations (embedded from `crates/store/migrations`, applied
-//! by `sqlx::migrate!` at [`Store::open`], idempotent) are likewise shared; if a later migration
-//! ever needs dialect-specific SQL, split the folder in two, copying the existing files
-//! byte-for-byte so their checksums still match.
+//! no dialect-specific functions, except full-text search (FTS5 `MATCH` on SQLite, `@@` on
+//! PostgreSQL). Migrations are embedded from `crates/store/migrations/{sqlite,postgres}` and
+//! applied by `sqlx::migrate!` at [`Store::open`] (idempotent). Full-text search made version 3
+//! dialect-specific, so the folder was split in two; versions 1 and 2 are byte-for-byte the
+//! same in both, so their checksums still match databases created before the split.
 
+mod live;
+mod summary;
 mod writer;
 
 use std::path::PathBuf;
@@ -75,6 +85,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use live::{LIVE_UPDATES_BUFFER, StoreUpdate};
 pub use writer::{BACKLOG_WARN_EVERY, MAX_BATCH, NewCall, StoreWriter};
 
 /// How long an SQLite connection waits for a lock before giving up with `SQLITE_BUSY`.
@@ -83,7 +94,8 @@ pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Outcome written by [`Store::close_interrupted_calls`].
 pub const OUTCOME_INTERRUPTED: &str = "interrupted";
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Errors of the store's reads, opening and recovery. (Writes through [`StoreWriter`] do not
 /// return errors; they log them.)
@@ -135,7 +147,7 @@ macro_rules! with_pool {
 pub(crate) use with_pool;
 
 /// One call, as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CallRecord {
     pub id: String,
     pub from_uri: String,
@@ -146,6 +158,14 @@ pub struct CallRecord {
     pub outcome: Option<String>,
     pub dialplan: Option<String>,
     pub recording_path: Option<String>,
+    /// The intent the bot named last (`kb_answer`, `bot_intent`, `escalated` events).
+    pub intent: Option<String>,
+    /// Whether the bot handed the caller over to a person.
+    pub escalated: bool,
+    /// The highest frustration score (0..1) of the caller's transcript lines.
+    pub max_frustration: Option<f64>,
+    /// The human agent who took the call.
+    pub agent_id: Option<String>,
 }
 
 /// One entry of a call's timeline.
@@ -210,7 +230,7 @@ pub struct TranscriptLine {
 }
 
 /// Which calls [`Store::list_calls`] returns. `Default` is "all calls, newest first".
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CallFilter {
     /// At most this many calls (none: no limit).
@@ -225,6 +245,39 @@ pub struct CallFilter {
     pub since: Option<DateTime<Utc>>,
     /// Calls started strictly before this time (for paging back through history).
     pub before: Option<DateTime<Utc>>,
+    /// Exact dialplan name.
+    pub dialplan: Option<String>,
+    /// Exact intent (the call's `intent` column).
+    pub intent: Option<String>,
+    /// Only calls handed over to a person (`true`) or only the others (`false`).
+    pub escalated: Option<bool>,
+    /// Calls whose caller reached at least this frustration score.
+    pub min_frustration: Option<f64>,
+    /// Calls whose transcript has every word of this text (stemmed, any order).
+    pub text: Option<String>,
+    /// Exact agent id.
+    pub agent_id: Option<String>,
+    /// Calls listed after this one in newest-first order (keyset paging).
+    pub after: Option<CallCursor>,
+}
+
+/// A call's place in the newest-first order: where the next page starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallCursor {
+    /// The call's start time.
+    pub started_at: DateTime<Utc>,
+    /// The call's id (breaks ties between calls started in the same millisecond).
+    pub id: String,
+}
+
+impl CallCursor {
+    /// The cursor that continues after `call`.
+    pub fn after(call: &CallRecord) -> CallCursor {
+        CallCursor {
+            started_at: call.started_at,
+            id: call.id.clone(),
+        }
+    }
 }
 
 /// A new, time-ordered call id (UUID v7 as a string: sorts by creation time).
@@ -240,8 +293,8 @@ pub struct Store {
     writer: StoreWriter,
 }
 
-const CALL_COLUMNS: &str =
-    "id, from_uri, to_uri, started_at, answered_at, ended_at, outcome, dialplan, recording_path";
+const CALL_COLUMNS: &str = "id, from_uri, to_uri, started_at, answered_at, ended_at, outcome, \
+    dialplan, recording_path, intent, escalated, max_frustration, agent_id";
 const EVENT_COLUMNS: &str = "call_id, seq, at, kind, data";
 
 #[derive(sqlx::FromRow)]
@@ -255,6 +308,10 @@ struct CallRow {
     outcome: Option<String>,
     dialplan: Option<String>,
     recording_path: Option<String>,
+    intent: Option<String>,
+    escalated: bool,
+    max_frustration: Option<f64>,
+    agent_id: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -301,6 +358,8 @@ struct EventRow {
 enum Bind {
     Text(String),
     Int(i64),
+    Float(f64),
+    Bool(bool),
 }
 
 fn from_millis(ms: i64) -> Result<DateTime<Utc>> {
@@ -325,6 +384,10 @@ impl TryFrom<CallRow> for CallRecord {
             outcome: r.outcome,
             dialplan: r.dialplan,
             recording_path: r.recording_path,
+            intent: r.intent,
+            escalated: r.escalated,
+            max_frustration: r.max_frustration,
+            agent_id: r.agent_id,
         })
     }
 }
@@ -452,7 +515,16 @@ impl Store {
                 Pool::Postgres(pool)
             }
         };
-        with_pool!(&pool, |p| MIGRATOR.run(p).await)?;
+        match &pool {
+            Pool::Sqlite(p) => {
+                SQLITE_MIGRATOR.run(p).await?;
+                // Table statistics for the query planner (sampled, so quick on a big file):
+                // without them SQLite may walk the newest-first index for a filter that a
+                // table scan answers several times faster.
+                sqlx::query("PRAGMA optimize=0x10002").execute(p).await?;
+            }
+            Pool::Postgres(p) => POSTGRES_MIGRATOR.run(p).await?,
+        }
         let writer = StoreWriter::spawn(pool.clone());
         tracing::debug!(backend = ?backend_of(&pool), "store opened");
         Ok(Store { pool, writer })
@@ -463,6 +535,20 @@ impl Store {
         self.writer.clone()
     }
 
+    /// Every change committed from now on, in commit order (see [`StoreUpdate`]).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<std::sync::Arc<StoreUpdate>> {
+        self.writer.subscribe()
+    }
+
+    /// Whether the database answers a query (readiness).
+    pub async fn ping(&self) -> Result<()> {
+        let _: i32 = with_pool!(&self.pool, |p| {
+            sqlx::query_scalar("SELECT 1").fetch_one(p).await
+        })?;
+        Ok(())
+    }
+
+    /// Which database this store is on.
     pub fn backend(&self) -> Backend {
         backend_of(&self.pool)
     }
@@ -485,43 +571,87 @@ impl Store {
 
     /// Calls matching `filter`, newest first.
     pub async fn list_calls(&self, filter: &CallFilter) -> Result<Vec<CallRecord>> {
-        let mut sql = format!("SELECT {CALL_COLUMNS} FROM calls WHERE 1 = 1");
-        let mut binds = Vec::new();
-        let mut cond = |sql: &mut String, template: &str, bind: Bind| {
-            binds.push(bind);
-            sql.push_str(" AND ");
-            sql.push_str(&template.replace('?', &format!("${}", binds.len())));
+        // A text search on SQLite walks the newest-first index (it covers `search_key`) and
+        // stops once the page is full: a common word never makes it sort every matching call.
+        let table = match (&self.pool, &filter.text) {
+            (Pool::Sqlite(_), Some(_)) => "calls INDEXED BY calls_newest",
+            _ => "calls",
         };
+        let mut sql = format!("SELECT {CALL_COLUMNS} FROM {table} WHERE 1 = 1");
+        let mut binds = Vec::new();
+        // Appends ` AND template`, each `?` in it becoming the next `$n` placeholder.
+        let mut cond = |sql: &mut String, template: &str, values: Vec<Bind>| {
+            sql.push_str(" AND ");
+            let mut parts = template.split('?');
+            sql.push_str(parts.next().unwrap_or_default());
+            for (part, value) in parts.zip(values) {
+                binds.push(value);
+                sql.push_str(&format!("${}{part}", binds.len()));
+            }
+        };
+        let text = |s: &str| vec![Bind::Text(s.to_string())];
         if let Some(from) = &filter.from {
             cond(
                 &mut sql,
                 r"lower(from_uri) LIKE ? ESCAPE '\'",
-                Bind::Text(like_pattern(from)),
+                text(&like_pattern(from)),
             );
         }
         if let Some(to) = &filter.to {
             cond(
                 &mut sql,
                 r"lower(to_uri) LIKE ? ESCAPE '\'",
-                Bind::Text(like_pattern(to)),
+                text(&like_pattern(to)),
             );
         }
         if let Some(outcome) = &filter.outcome {
-            cond(&mut sql, "outcome = ?", Bind::Text(outcome.clone()));
+            cond(&mut sql, "outcome = ?", text(outcome));
         }
         if let Some(since) = filter.since {
-            cond(
-                &mut sql,
-                "started_at >= ?",
-                Bind::Int(since.timestamp_millis()),
-            );
+            let since = Bind::Int(since.timestamp_millis());
+            cond(&mut sql, "started_at >= ?", vec![since]);
         }
         if let Some(before) = filter.before {
-            cond(
-                &mut sql,
-                "started_at < ?",
-                Bind::Int(before.timestamp_millis()),
-            );
+            let before = Bind::Int(before.timestamp_millis());
+            cond(&mut sql, "started_at < ?", vec![before]);
+        }
+        if let Some(dialplan) = &filter.dialplan {
+            cond(&mut sql, "dialplan = ?", text(dialplan));
+        }
+        if let Some(intent) = &filter.intent {
+            cond(&mut sql, "intent = ?", text(intent));
+        }
+        if let Some(escalated) = filter.escalated {
+            cond(&mut sql, "escalated = ?", vec![Bind::Bool(escalated)]);
+        }
+        if let Some(min) = filter.min_frustration {
+            cond(&mut sql, "max_frustration >= ?", vec![Bind::Float(min)]);
+        }
+        if let Some(words) = &filter.text {
+            match self.pool {
+                Pool::Sqlite(_) => cond(
+                    &mut sql,
+                    "search_key IN (SELECT rowid >> 20 FROM transcript_search \
+                     WHERE transcript_search MATCH ?)",
+                    text(&fts5_query(words)),
+                ),
+                Pool::Postgres(_) => cond(
+                    &mut sql,
+                    "id IN (SELECT call_id FROM transcript_lines \
+                     WHERE to_tsvector('english', text) @@ plainto_tsquery('english', ?))",
+                    text(words),
+                ),
+            }
+        }
+        if let Some(agent) = &filter.agent_id {
+            cond(&mut sql, "agent_id = ?", text(agent));
+        }
+        if let Some(after) = &filter.after {
+            let values = vec![
+                Bind::Int(after.started_at.timestamp_millis()),
+                Bind::Text(after.id.clone()),
+            ];
+            cond(&mut sql, "(started_at, id) < (?, ?)", values);
         }
         sql.push_str(" ORDER BY started_at DESC, id DESC");
         if let Some(limit) = filter.limit {
@@ -534,6 +664,8 @@ impl Store {
                 q = match b {
                     Bind::Text(s) => q.bind(s.as_str()),
                     Bind::Int(i) => q.bind(*i),
+                    Bind::Float(f) => q.bind(*f),
+                    Bind::Bool(b) => q.bind(*b),
                 };
             }
             q.fetch_all(p).await
@@ -639,9 +771,30 @@ fn like_pattern(needle: &str) -> String {
     p
 }
 
+/// An FTS5 query asking for every word of `text` (like PostgreSQL's `plainto_tsquery`): each
+/// word quoted, so no user text is read as FTS5 syntax. No words: a query that matches nothing.
+fn fts5_query(text: &str) -> String {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{w}\""))
+        .collect();
+    if words.is_empty() {
+        return "\"\"".to_string();
+    }
+    words.join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fts5_queries_quote_every_word() {
+        assert_eq!(fts5_query("order 4512"), r#""order" "4512""#);
+        assert_eq!(fts5_query("don't AND (x"), r#""don" "t" "AND" "x""#);
+        assert_eq!(fts5_query(" \"*- "), r#""""#);
+    }
 
     #[test]
     fn parses_store_urls() {

@@ -5,9 +5,11 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::{Pool, TranscriptLine, with_pool};
+use crate::live::{LIVE_UPDATES_BUFFER, StoreUpdate};
+use crate::summary::{self, SummaryUpdate};
+use crate::{CallEvent, Pool, TranscriptLine, with_pool};
 
 /// Most operations committed in one transaction; more queued ones go in the next.
 pub const MAX_BATCH: usize = 1024;
@@ -55,6 +57,10 @@ enum Op {
         id: String,
         path: String,
     },
+    Agent {
+        id: String,
+        agent_id: String,
+    },
     Transcript(TranscriptLine),
 }
 
@@ -66,6 +72,7 @@ impl Op {
             Op::Event { .. } => "event",
             Op::CallEnded { .. } => "call_ended",
             Op::RecordingPath { .. } => "recording_path",
+            Op::Agent { .. } => "agent",
             Op::Transcript(_) => "transcript_line",
         }
     }
@@ -75,10 +82,58 @@ impl Op {
             Op::CallStarted(c) => &c.id,
             Op::CallAnswered { id, .. }
             | Op::CallEnded { id, .. }
-            | Op::RecordingPath { id, .. } => id,
+            | Op::RecordingPath { id, .. }
+            | Op::Agent { id, .. } => id,
             Op::Event { call_id, .. } => call_id,
             Op::Transcript(line) => &line.call_id,
         }
+    }
+
+    /// The changes to the call's summary columns that go with this operation.
+    fn summary_updates(&self) -> Vec<SummaryUpdate> {
+        match self {
+            Op::Event { kind, data, .. } => summary::from_event(kind, data),
+            Op::Transcript(line) => summary::from_transcript(line).into_iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// What watchers are told once this operation is committed; `seq` is the event's number.
+    /// Recording paths and agents are not announced (an event says what happened).
+    fn live_update(&self, seq: Option<i64>) -> Option<StoreUpdate> {
+        let time = DateTime::from_timestamp_millis;
+        Some(match self {
+            Op::CallStarted(c) => StoreUpdate::CallStarted {
+                call_id: c.id.clone(),
+                from_uri: c.from_uri.clone(),
+                to_uri: c.to_uri.clone(),
+                dialplan: c.dialplan.clone(),
+                started_at: c.started_at,
+            },
+            Op::CallAnswered { id, at } => StoreUpdate::CallAnswered {
+                call_id: id.clone(),
+                at: time(*at)?,
+            },
+            Op::Event {
+                call_id,
+                at,
+                kind,
+                data,
+            } => StoreUpdate::Event(CallEvent {
+                call_id: call_id.clone(),
+                seq: seq?,
+                at: time(*at)?,
+                kind: kind.clone(),
+                data: data.clone(),
+            }),
+            Op::CallEnded { id, at, outcome } => StoreUpdate::CallEnded {
+                call_id: id.clone(),
+                at: time(*at)?,
+                outcome: outcome.clone(),
+            },
+            Op::RecordingPath { .. } | Op::Agent { .. } => return None,
+            Op::Transcript(line) => StoreUpdate::Transcript(line.clone()),
+        })
     }
 }
 
@@ -101,6 +156,7 @@ struct Counters {
 pub struct StoreWriter {
     tx: mpsc::UnboundedSender<Msg>,
     counters: Arc<Counters>,
+    updates: broadcast::Sender<Arc<StoreUpdate>>,
 }
 
 impl StoreWriter {
@@ -109,8 +165,18 @@ impl StoreWriter {
     pub(crate) fn spawn(pool: Pool) -> StoreWriter {
         let (tx, rx) = mpsc::unbounded_channel();
         let counters = Arc::new(Counters::default());
-        tokio::spawn(run(pool, rx, counters.clone()));
-        StoreWriter { tx, counters }
+        let (updates, _) = broadcast::channel(LIVE_UPDATES_BUFFER);
+        tokio::spawn(run(pool, rx, counters.clone(), updates.clone()));
+        StoreWriter {
+            tx,
+            counters,
+            updates,
+        }
+    }
+
+    /// Every change committed from now on, in commit order (see [`crate::live`]).
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<StoreUpdate>> {
+        self.updates.subscribe()
     }
 
     /// Inserts the call's row.
@@ -150,6 +216,14 @@ impl StoreWriter {
         self.send(Op::RecordingPath {
             id: id.to_string(),
             path: path.to_string(),
+        });
+    }
+
+    /// Sets (or replaces) the agent who took the call: agents may read only calls with their id.
+    pub fn call_agent(&self, id: &str, agent_id: &str) {
+        self.send(Op::Agent {
+            id: id.to_string(),
+            agent_id: agent_id.to_string(),
         });
     }
 
@@ -195,7 +269,12 @@ impl StoreWriter {
     }
 }
 
-async fn run(pool: Pool, mut rx: mpsc::UnboundedReceiver<Msg>, counters: Arc<Counters>) {
+async fn run(
+    pool: Pool,
+    mut rx: mpsc::UnboundedReceiver<Msg>,
+    counters: Arc<Counters>,
+    updates: broadcast::Sender<Arc<StoreUpdate>>,
+) {
     let mut ops = Vec::new();
     let mut flushes = Vec::new();
     while let Some(first) = rx.recv().await {
@@ -211,7 +290,7 @@ async fn run(pool: Pool, mut rx: mpsc::UnboundedReceiver<Msg>, counters: Arc<Cou
             }
         }
         if !ops.is_empty() {
-            commit(&pool, &ops, &counters).await;
+            commit(&pool, &ops, &counters, &updates).await;
             counters.queued.fetch_sub(ops.len(), Ordering::Relaxed);
             ops.clear();
         }
@@ -229,12 +308,15 @@ const UPDATE_ANSWERED: &str =
 const UPDATE_ENDED: &str =
     "UPDATE calls SET ended_at = $2, outcome = $3 WHERE id = $1 AND ended_at IS NULL";
 const UPDATE_RECORDING: &str = "UPDATE calls SET recording_path = $2 WHERE id = $1";
+const UPDATE_AGENT: &str = "UPDATE calls SET agent_id = $2 WHERE id = $1";
 /// The next `seq` is computed in the same statement, under the writer's transaction: no
 /// in-memory counter to lose, and correct after a restart. It relies on one writer per call
 /// (one owner per call; all clones of a `StoreWriter` share one task): two stores writing the
 /// same call at once could collide on the primary key, which is then logged as a failed write.
+/// The `seq` comes back for the live update.
 const INSERT_EVENT: &str = "INSERT INTO call_events (call_id, seq, at, kind, data) \
-    SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4 FROM call_events WHERE call_id = $1";
+    SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4 FROM call_events WHERE call_id = $1 \
+    RETURNING seq";
 
 /// Same `seq` technique as [`INSERT_EVENT`], per call's transcript.
 const INSERT_TRANSCRIPT: &str = "INSERT INTO transcript_lines \
@@ -242,101 +324,141 @@ const INSERT_TRANSCRIPT: &str = "INSERT INTO transcript_lines \
     SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6, $7, $8 \
     FROM transcript_lines WHERE call_id = $1";
 
-/// Applies one operation on `$conn` (a pool or `&mut *transaction`, of either backend);
-/// evaluates to `Result<(), sqlx::Error>`.
+/// Applies one operation and its summary updates on `$conn` (a pool or `&mut *transaction`, of
+/// either backend); evaluates to `Result<Option<i64>, sqlx::Error>`, the `seq` of an event.
 macro_rules! apply {
     ($conn:expr, $op:expr) => {
         async {
             let op: &Op = $op;
-            let done = match op {
-                Op::CallStarted(c) => {
-                    sqlx::query(INSERT_CALL)
-                        .bind(c.id.as_str())
-                        .bind(c.from_uri.as_str())
-                        .bind(c.to_uri.as_str())
-                        .bind(c.started_at.timestamp_millis())
-                        .bind(c.dialplan.as_deref())
-                        .bind(c.recording_path.as_deref())
-                        .execute($conn)
-                        .await?
-                }
-                Op::CallAnswered { id, at } => {
-                    sqlx::query(UPDATE_ANSWERED)
-                        .bind(id.as_str())
-                        .bind(*at)
-                        .execute($conn)
-                        .await?
-                }
+            let mut seq = None;
+            let rows = match op {
+                Op::CallStarted(c) => sqlx::query(INSERT_CALL)
+                    .bind(c.id.as_str())
+                    .bind(c.from_uri.as_str())
+                    .bind(c.to_uri.as_str())
+                    .bind(c.started_at.timestamp_millis())
+                    .bind(c.dialplan.as_deref())
+                    .bind(c.recording_path.as_deref())
+                    .execute($conn)
+                    .await?
+                    .rows_affected(),
+                Op::CallAnswered { id, at } => sqlx::query(UPDATE_ANSWERED)
+                    .bind(id.as_str())
+                    .bind(*at)
+                    .execute($conn)
+                    .await?
+                    .rows_affected(),
                 Op::Event {
                     call_id,
                     at,
                     kind,
                     data,
                 } => {
-                    sqlx::query(INSERT_EVENT)
+                    let inserted: i64 = sqlx::query_scalar(INSERT_EVENT)
                         .bind(call_id.as_str())
                         .bind(*at)
                         .bind(kind.as_str())
                         .bind(data.to_string())
-                        .execute($conn)
-                        .await?
+                        .fetch_one($conn)
+                        .await?;
+                    seq = Some(inserted);
+                    1
                 }
-                Op::CallEnded { id, at, outcome } => {
-                    sqlx::query(UPDATE_ENDED)
-                        .bind(id.as_str())
-                        .bind(*at)
-                        .bind(outcome.as_str())
-                        .execute($conn)
-                        .await?
-                }
-                Op::RecordingPath { id, path } => {
-                    sqlx::query(UPDATE_RECORDING)
-                        .bind(id.as_str())
-                        .bind(path.as_str())
-                        .execute($conn)
-                        .await?
-                }
-                Op::Transcript(line) => {
-                    sqlx::query(INSERT_TRANSCRIPT)
-                        .bind(line.call_id.as_str())
-                        .bind(line.speaker.as_str())
-                        .bind(line.start_ms as i64)
-                        .bind(line.end_ms as i64)
-                        .bind(line.text.as_str())
-                        .bind(line.confidence.map(f64::from))
-                        .bind(line.interrupted_after_ms.map(|ms| ms as i64))
-                        .bind(line.data.to_string())
-                        .execute($conn)
-                        .await?
-                }
+                Op::CallEnded { id, at, outcome } => sqlx::query(UPDATE_ENDED)
+                    .bind(id.as_str())
+                    .bind(*at)
+                    .bind(outcome.as_str())
+                    .execute($conn)
+                    .await?
+                    .rows_affected(),
+                Op::RecordingPath { id, path } => sqlx::query(UPDATE_RECORDING)
+                    .bind(id.as_str())
+                    .bind(path.as_str())
+                    .execute($conn)
+                    .await?
+                    .rows_affected(),
+                Op::Agent { id, agent_id } => sqlx::query(UPDATE_AGENT)
+                    .bind(id.as_str())
+                    .bind(agent_id.as_str())
+                    .execute($conn)
+                    .await?
+                    .rows_affected(),
+                Op::Transcript(line) => sqlx::query(INSERT_TRANSCRIPT)
+                    .bind(line.call_id.as_str())
+                    .bind(line.speaker.as_str())
+                    .bind(line.start_ms as i64)
+                    .bind(line.end_ms as i64)
+                    .bind(line.text.as_str())
+                    .bind(line.confidence.map(f64::from))
+                    .bind(line.interrupted_after_ms.map(|ms| ms as i64))
+                    .bind(line.data.to_string())
+                    .execute($conn)
+                    .await?
+                    .rows_affected(),
             };
-            if done.rows_affected() == 0 {
+            if rows == 0 {
                 tracing::warn!(
                     op = op.name(),
                     call_id = op.call_id(),
                     "store write matched no call (unknown id, or already answered/ended)"
                 );
             }
-            Ok::<(), sqlx::Error>(())
+            for update in op.summary_updates() {
+                let query = sqlx::query(update.sql()).bind(op.call_id());
+                let query = match &update {
+                    SummaryUpdate::Intent(intent) => query.bind(intent.as_str()),
+                    SummaryUpdate::Escalated => query,
+                    SummaryUpdate::Frustration(score) => query.bind(*score),
+                };
+                query.execute($conn).await?;
+            }
+            Ok::<Option<i64>, sqlx::Error>(seq)
         }
         .await
     };
 }
 
+/// Tells watchers about a committed operation; costs nothing while nobody watches, and never
+/// waits (see [`crate::live`]).
+fn publish(updates: &broadcast::Sender<Arc<StoreUpdate>>, op: &Op, seq: Option<i64>) {
+    if updates.receiver_count() == 0 {
+        return;
+    }
+    if let Some(update) = op.live_update(seq) {
+        // Only fails when every watcher has just gone.
+        let _ = updates.send(Arc::new(update));
+    }
+}
+
 /// Commits `ops` in one transaction; if that fails, replays them one by one, retrying
-/// transient errors.
-async fn commit(pool: &Pool, ops: &[Op], counters: &Counters) {
-    let batch: Result<(), sqlx::Error> = with_pool!(pool, |p| {
+/// transient errors. Watchers hear of each operation once it is committed.
+async fn commit(
+    pool: &Pool,
+    ops: &[Op],
+    counters: &Counters,
+    updates: &broadcast::Sender<Arc<StoreUpdate>>,
+) {
+    let batch: Result<Vec<Option<i64>>, sqlx::Error> = with_pool!(pool, |p| {
         async {
             let mut tx = p.begin().await?;
+            let mut seqs = Vec::with_capacity(ops.len());
             for op in ops {
-                apply!(&mut *tx, op)?;
+                seqs.push(apply!(&mut *tx, op)?);
             }
-            tx.commit().await
+            tx.commit().await?;
+            Ok(seqs)
         }
         .await
     });
-    let Err(e) = batch else { return };
+    let e = match batch {
+        Ok(seqs) => {
+            for (op, seq) in ops.iter().zip(seqs) {
+                publish(updates, op, seq);
+            }
+            return;
+        }
+        Err(e) => e,
+    };
     if ops.len() > 1 {
         tracing::warn!(error = %e, ops = ops.len(),
             "store batch failed; rolled back, writing its operations one by one");
@@ -346,12 +468,24 @@ async fn commit(pool: &Pool, ops: &[Op], counters: &Counters) {
     for op in ops {
         let mut attempt = 0;
         loop {
+            // Its own transaction: a retry must not repeat an insert whose summary update failed.
             let res = match first_error.take() {
                 Some(e) => Err(e),
-                None => with_pool!(pool, |p| apply!(p, op)),
+                None => with_pool!(pool, |p| {
+                    async {
+                        let mut tx = p.begin().await?;
+                        let seq = apply!(&mut *tx, op)?;
+                        tx.commit().await?;
+                        Ok(seq)
+                    }
+                    .await
+                }),
             };
             match res {
-                Ok(()) => break,
+                Ok(seq) => {
+                    publish(updates, op, seq);
+                    break;
+                }
                 Err(err) if is_transient(&err) && attempt < RETRY_DELAYS.len() => {
                     tracing::warn!(error = %err, op = op.name(), call_id = op.call_id(),
                         "store write failed; retrying");

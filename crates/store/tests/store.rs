@@ -245,6 +245,7 @@ async fn postgres_when_configured() {
             since: Some(Utc::now() - chrono::Duration::minutes(5)),
             before: Some(Utc::now() + chrono::Duration::minutes(5)),
             limit: Some(10),
+            ..CallFilter::default()
         })
         .await
         .unwrap();

@@ -29,6 +29,12 @@ pub struct Config {
     pub log: LogConfig,
     /// Knowledge base.
     pub kb: KbConfig,
+    /// The web server: REST API, live events, health.
+    pub web: sb_web::WebConfig,
+    /// `[[user]]`: people who sign in to the API.
+    pub user: Vec<sb_web::UserConfig>,
+    /// `[[token]]`: API tokens for integrations.
+    pub token: Vec<sb_web::TokenConfig>,
     /// Directory relative paths are resolved against (not a key in the file).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -175,6 +181,9 @@ impl Default for Config {
             speech: SpeechConfig::default(),
             log: LogConfig::default(),
             kb: KbConfig::default(),
+            web: sb_web::WebConfig::default(),
+            user: Vec::new(),
+            token: Vec::new(),
             base_dir: PathBuf::from("."),
         }
     }

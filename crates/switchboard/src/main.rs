@@ -8,6 +8,7 @@ mod emotion;
 mod kb;
 mod serve;
 mod speech;
+mod user;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,6 +20,7 @@ use clap::{Parser, Subcommand};
 #[command(version, about, long_about = None, after_help = "\
 Examples:
   switchboard serve                                 start with ./switchboard.toml (or defaults)
+  switchboard serve --web-listen 0.0.0.0:8080       the REST API on another address (off: none)
   switchboard dialplan check dialplans/hotline.toml
   switchboard call sip:100@127.0.0.1:5060 --dtmf 1 --record /tmp/call.wav
   switchboard calls list
@@ -35,8 +37,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the gateway: SIP on UDP and TCP, dialplans, recordings, call log.
-    Serve,
+    /// Run the gateway: SIP on UDP and TCP, dialplans, recordings, call log, the REST API.
+    Serve {
+        /// Address of the REST API and live events (overrides `[web] listen`; "off" disables).
+        #[arg(long, value_name = "ADDR|off")]
+        web_listen: Option<String>,
+    },
     /// Work with dialplan files.
     Dialplan {
         #[command(subcommand)]
@@ -68,6 +74,11 @@ enum Command {
     },
     /// Frustration score and emotion cues of caller utterances (WAV files of one call, or text).
     Emotion(emotion::EmotionArgs),
+    /// Make password hashes and API tokens for the config's `[[user]]` and `[[token]]`.
+    User {
+        #[command(subcommand)]
+        command: user::UserCommand,
+    },
     /// Speak text with the configured piper voice into a WAV file.
     Say {
         /// The text (sentences are synthesized one by one, punctuation gives the pauses).
@@ -123,20 +134,32 @@ enum CallsCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = match config::Config::find(cli.config.as_deref()) {
+    let mut config = match config::Config::find(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
+    if let Command::Serve {
+        web_listen: Some(listen),
+    } = &cli.command
+    {
+        match sb_web::parse_listen(listen) {
+            Ok(addr) => config.web.listen = addr,
+            Err(e) => {
+                eprintln!("error: --web-listen: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve => serve::serve(config).await,
+            Command::Serve { .. } => serve::serve(config).await,
             Command::Dialplan {
                 command: DialplanCommand::Check { files, sounds },
             } => {
@@ -160,6 +183,7 @@ fn main() -> ExitCode {
             Command::Say { text, output, rate } => speech::say(&config, &text, &output, rate).await,
             Command::Emotion(args) => emotion::run(&config, args).await,
             Command::Kb { command } => kb::run(&config, command),
+            Command::User { command } => user::run(command),
         }
     });
     match result {

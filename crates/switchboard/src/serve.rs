@@ -46,6 +46,9 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         }
     }
 
+    // Before SIP: once the gateway answers calls, its API answers too.
+    let web = start_web(&config, &store).await?;
+
     let dialplan_dir = config.path(&config.dialplans.dir);
     let sounds = config.path(&config.dialplans.sounds_dir);
     let dialplans = DialplanRegistry::load(
@@ -139,6 +142,20 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     );
     println!("  store:     {url}");
     println!("  recordings: {}", recordings.display());
+    match &web {
+        Some(web) => {
+            println!("  web API:   http://{}/api/openapi.json", web.addr);
+            if let Some(admin) = &web.generated_admin {
+                println!(
+                    "  sign in:   {} / {}  (generated and kept in {}; configure [[user]] entries to replace it)",
+                    sb_web::ADMIN_NAME,
+                    admin.password,
+                    admin.file.display()
+                );
+            }
+        }
+        None => println!("  web API:   off"),
+    }
     println!("Call it:");
     println!("  switchboard call sip:100@{addr} --dtmf 1 --record /tmp/call.wav");
     println!("  baresip: /dial sip:100@{addr}      sipp: sipp -sn uac {addr}");
@@ -149,6 +166,24 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     tracing::info!("shutting down");
     writer.flush().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Starts the REST API unless `[web] listen` is off.
+async fn start_web(config: &Config, store: &Store) -> anyhow::Result<Option<sb_web::WebServer>> {
+    let Some(listen) = config.web.listen else {
+        return Ok(None);
+    };
+    let file = &config.web.admin_password_file;
+    let settings = sb_web::WebSettings {
+        listen,
+        users: config.user.clone(),
+        tokens: config.token.clone(),
+        admin_password_file: (!file.as_os_str().is_empty()).then(|| config.path(file)),
+    };
+    let web = sb_web::start(settings, store.clone())
+        .await
+        .context("starting the web server")?;
+    Ok(Some(web))
 }
 
 async fn shutdown_signal() {

@@ -1,0 +1,53 @@
+//! The HTTP routes, and the JSON answers for paths and methods that are not routes.
+
+mod calls;
+mod list_query;
+mod openapi;
+mod recording;
+mod session;
+
+use axum::Router;
+use axum::http::{StatusCode, Uri};
+use axum::routing::get;
+
+use crate::error::ApiError;
+use crate::{AppState, events, health};
+
+pub(crate) use calls::readable_call;
+
+/// Every route (the OpenAPI document in `src/openapi.json` describes the same set).
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/api/openapi.json", get(openapi::document))
+        .route(
+            "/api/session",
+            get(session::current)
+                .post(session::sign_in)
+                .delete(session::sign_out),
+        )
+        .route("/api/calls", get(calls::list))
+        .route("/api/calls/{id}", get(calls::detail))
+        .route("/api/calls/{id}/recording", get(recording::stream))
+        .route("/api/events", get(events::stream))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no such route (see /api/openapi.json)",
+    )
+    .with_detail(uri.path().into())
+}
+
+async fn method_not_allowed(uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "this route does not take that method (see /api/openapi.json)",
+    )
+    .with_detail(uri.path().into())
+}
