@@ -14,6 +14,7 @@ use sb_store::StoreWriter;
 use tokio::net::{TcpListener, UdpSocket};
 
 use crate::caller_speech::SpeechServices;
+use crate::contact_center::CenterHandle;
 use crate::inbound::{bind_pair, spawn_inbound};
 use crate::sip_server::{SipHandle, SipSockets, spawn_sip};
 use crate::understanding::KnowledgeBase;
@@ -34,6 +35,9 @@ pub struct CallSettings {
     pub max_duration: Duration,
     /// Calls with no RTP for this long are ended.
     pub rtp_timeout: Duration,
+    /// The API's address of a call without its id (`http://host:8080/api/calls/`), sent to
+    /// agents' phones; None when the API is not served.
+    pub call_links: Option<String>,
 }
 
 /// Hands out RTP/RTCP port pairs round-robin from the configured range.
@@ -232,6 +236,21 @@ pub struct Services {
     pub webhooks: WebhookClient,
     /// The knowledge base of the dialplans' `bot` steps (None when none is configured).
     pub knowledge: Option<KnowledgeBase>,
+    /// The contact center: queues and agents (None when no queues are configured).
+    pub center: Option<CenterHandle>,
+}
+
+impl Services {
+    /// The music on hold of `queue`, if it has one.
+    pub fn center_music(&self, queue: &str) -> Option<PathBuf> {
+        self.center.as_ref()?.music(queue)
+    }
+
+    /// Where the API shows call `id`, for agents' desktops (None when the API is not served).
+    pub fn call_link(&self, id: &str) -> Option<String> {
+        let base = self.settings.call_links.as_ref()?;
+        Some(format!("{base}{id}"))
+    }
 }
 
 /// Where the gateway listens.
@@ -293,6 +312,7 @@ pub async fn start(
         speech,
         webhooks,
         knowledge,
+        center: None,
     });
     let _ = services_slot.set(services.clone());
     tokio::spawn(async move {
