@@ -70,6 +70,7 @@ pub async fn place_call(opts: CallOptions) -> Result<CallReport, String> {
         user_agent: format!("switchboard-call/{}", env!("CARGO_PKG_VERSION")),
         allowed_sources: vec![],
         auth: None,
+        registrar: None,
         seed: u64::from(rand_u32()) << 32 | u64::from(rand_u32()),
     });
     // Calls to the caller itself are not served: drop them.
@@ -104,6 +105,7 @@ pub async fn place_call(opts: CallOptions) -> Result<CallReport, String> {
             to: opts.uri.clone(),
             offer: local.to_sdp(),
             credentials: opts.credentials.clone(),
+            extra_headers: Vec::new(),
         })
         .await
         .ok_or("the SIP task stopped")?;

@@ -672,7 +672,12 @@ impl CallLoop<'_> {
                 self.drain_dialplan(now);
                 self.outcome = Some(outcome.to_string());
             }
-            SipEvent::IncomingCall(_) | SipEvent::Progress { .. } | SipEvent::Answered { .. } => {}
+            SipEvent::IncomingCall(_)
+            | SipEvent::Progress { .. }
+            | SipEvent::Answered { .. }
+            | SipEvent::Refer { .. }
+            | SipEvent::Registration { .. }
+            | SipEvent::Qualified { .. } => {}
         }
     }
 

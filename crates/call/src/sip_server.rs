@@ -258,7 +258,10 @@ impl SipTask {
                     (self.spawner)(call, rx);
                 }
                 other => {
-                    let id = dialog_of(&other);
+                    // Registrations and qualify results concern no call.
+                    let Some(id) = dialog_of(&other) else {
+                        continue;
+                    };
                     let ended = matches!(other, SipEvent::Ended { .. });
                     if let Some(tx) = self.calls.get(&id) {
                         let _ = tx.send(other);
@@ -272,15 +275,17 @@ impl SipTask {
     }
 }
 
-fn dialog_of(event: &SipEvent) -> DialogId {
+fn dialog_of(event: &SipEvent) -> Option<DialogId> {
     match event {
-        SipEvent::IncomingCall(c) => c.dialog,
+        SipEvent::IncomingCall(c) => Some(c.dialog),
         SipEvent::Established { dialog, .. }
         | SipEvent::ReInvite { dialog, .. }
         | SipEvent::InfoDtmf { dialog, .. }
         | SipEvent::Progress { dialog, .. }
         | SipEvent::Answered { dialog, .. }
-        | SipEvent::Ended { dialog, .. } => *dialog,
+        | SipEvent::Refer { dialog, .. }
+        | SipEvent::Ended { dialog, .. } => Some(*dialog),
+        SipEvent::Registration { .. } | SipEvent::Qualified { .. } => None,
     }
 }
 

@@ -1,5 +1,7 @@
 //! HTTP digest authentication (RFC 2617 / RFC 3261 §22) with MD5, both sides.
 
+use std::collections::HashMap;
+
 use md5::{Digest, Md5};
 
 use crate::headers::{Params, param};
@@ -28,12 +30,24 @@ fn get<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
     param(params, name).flatten()
 }
 
+/// What an Authorization header proves to a [`DigestVerifier`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DigestCheck {
+    /// A known user answered one of our nonces with the right password.
+    Authorized(String),
+    /// Not an answer to one of our nonces (absent, malformed, another realm, a foreign nonce):
+    /// challenge again.
+    Unanswered,
+    /// One of our nonces answered by an unknown user or with a wrong password.
+    Refused,
+}
+
 /// Server side: issues nonces and checks Authorization headers for one realm.
 #[derive(Debug, Clone)]
 pub struct DigestVerifier {
     realm: String,
-    username: String,
-    password: String,
+    /// User name → password.
+    credentials: HashMap<String, String>,
     secret: u64,
     counter: u64,
 }
@@ -41,10 +55,19 @@ pub struct DigestVerifier {
 impl DigestVerifier {
     /// A verifier for one credential; `secret` keys the nonces (random per process).
     pub fn new(realm: &str, username: &str, password: &str, secret: u64) -> Self {
+        let credentials = HashMap::from([(username.to_string(), password.to_string())]);
+        Self::with_credentials(realm, credentials, secret)
+    }
+
+    /// A verifier for a table of user name → password.
+    pub fn with_credentials(
+        realm: &str,
+        credentials: HashMap<String, String>,
+        secret: u64,
+    ) -> Self {
         DigestVerifier {
             realm: realm.to_string(),
-            username: username.to_string(),
-            password: password.to_string(),
+            credentials,
             secret,
             counter: 0,
         }
@@ -67,37 +90,52 @@ impl DigestVerifier {
 
     /// True when the Authorization value answers one of our nonces with the right password.
     pub fn verify(&self, method: &str, authorization: &str) -> bool {
+        matches!(
+            self.check(method, authorization),
+            DigestCheck::Authorized(_)
+        )
+    }
+
+    /// What the Authorization value proves: who answered, or why it does not count.
+    pub fn check(&self, method: &str, authorization: &str) -> DigestCheck {
         let Some((scheme, p)) = parse_challenge(authorization) else {
-            return false;
+            return DigestCheck::Unanswered;
         };
-        if !scheme.eq_ignore_ascii_case("Digest")
-            || get(&p, "username") != Some(self.username.as_str())
-            || get(&p, "realm") != Some(self.realm.as_str())
-        {
-            return false;
+        if !scheme.eq_ignore_ascii_case("Digest") || get(&p, "realm") != Some(self.realm.as_str()) {
+            return DigestCheck::Unanswered;
         }
-        let (Some(nonce), Some(uri), Some(response)) =
-            (get(&p, "nonce"), get(&p, "uri"), get(&p, "response"))
-        else {
-            return false;
+        let (Some(username), Some(nonce), Some(uri), Some(response)) = (
+            get(&p, "username"),
+            get(&p, "nonce"),
+            get(&p, "uri"),
+            get(&p, "response"),
+        ) else {
+            return DigestCheck::Unanswered;
         };
         let ours = nonce
             .split_once('.')
             .and_then(|(c, _)| u64::from_str_radix(c, 16).ok())
             .is_some_and(|c| self.nonce_for(c) == nonce);
         if !ours {
-            return false;
+            return DigestCheck::Unanswered;
         }
+        let Some(password) = self.credentials.get(username) else {
+            return DigestCheck::Refused;
+        };
         let expected = digest_response(
-            &self.username,
-            &self.password,
+            username,
+            password,
             &self.realm,
             method,
             uri,
             nonce,
             get(&p, "qop").zip(get(&p, "nc")).zip(get(&p, "cnonce")),
         );
-        expected.eq_ignore_ascii_case(response)
+        if expected.eq_ignore_ascii_case(response) {
+            DigestCheck::Authorized(username.to_string())
+        } else {
+            DigestCheck::Refused
+        }
     }
 }
 
@@ -183,6 +221,35 @@ mod tests {
         assert!(!v.verify("INVITE", &wrong));
         let forged = auth.replace(".", "0.");
         assert!(!v.verify("INVITE", &forged));
+    }
+
+    #[test]
+    fn credential_table_names_the_user_or_refuses() {
+        let users = HashMap::from([
+            ("1001".to_string(), "pw1".to_string()),
+            ("1002".to_string(), "pw2".to_string()),
+        ]);
+        let mut v = DigestVerifier::with_credentials("agents", users, 7);
+        let challenge = v.challenge();
+        let answer = |user: &str, pass: &str| {
+            authorize(&challenge, "REGISTER", "sip:127.0.0.1", user, pass, "c").unwrap()
+        };
+        assert_eq!(
+            v.check("REGISTER", &answer("1002", "pw2")),
+            DigestCheck::Authorized("1002".into())
+        );
+        assert_eq!(
+            v.check("REGISTER", &answer("1002", "pw1")),
+            DigestCheck::Refused
+        );
+        assert_eq!(
+            v.check("REGISTER", &answer("9999", "pw1")),
+            DigestCheck::Refused
+        );
+        let other_realm = answer("1001", "pw1").replace("realm=\"agents\"", "realm=\"x\"");
+        assert_eq!(v.check("REGISTER", &other_realm), DigestCheck::Unanswered);
+        assert_eq!(v.check("REGISTER", "Basic abc"), DigestCheck::Unanswered);
+        assert_eq!(v.check("REGISTER", "Digest"), DigestCheck::Unanswered);
     }
 
     #[test]

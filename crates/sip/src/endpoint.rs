@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 use crate::auth::{self, DigestVerifier};
 use crate::headers::NameAddr;
 use crate::message::{self, SipMessage};
+use crate::qualify::{Qualifier, QualifyId};
+use crate::refer::{ReferTarget, Replaces};
+use crate::registrar::{Binding, Registrar, RegistrarConfig};
 use crate::sdp::{self, SessionDescription};
 use crate::validate::{Rejection, RequestInfo, validate_request};
 
@@ -22,7 +25,27 @@ pub const T2: Duration = Duration::from_secs(4);
 /// How long answered transactions are remembered to absorb retransmissions (64·T1).
 pub const TRANSACTION_LIFETIME: Duration = Duration::from_secs(32);
 
-const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO";
+/// Methods we accept (the Allow header), without and with the registrar.
+const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER";
+const ALLOW_WITH_REGISTER: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, REGISTER";
+/// Option tags we implement: a Require naming any other gets 420.
+const SUPPORTED: &str = "replaces";
+/// How long a REFER's implicit subscription lasts while the transfer is in progress.
+const REFER_SUBSCRIPTION_EXPIRES: &str = "active;expires=60";
+/// Headers the endpoint writes itself; an extra header with one of these names is dropped.
+const MANAGED_HEADERS: [&str; 11] = [
+    "Via",
+    "Max-Forwards",
+    "From",
+    "To",
+    "Call-ID",
+    "CSeq",
+    "Contact",
+    "Allow",
+    "Authorization",
+    "Content-Type",
+    "Content-Length",
+];
 
 /// The transport a message came over or goes out on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -102,6 +125,9 @@ pub struct IncomingCall {
     pub offer: Option<SessionDescription>,
     /// Where the INVITE came from.
     pub source: Peer,
+    /// The dialog this call takes over (attended transfer, RFC 3891); it matched one of ours,
+    /// found with [`SipEndpoint::dialog_for`].
+    pub replaces: Option<Replaces>,
 }
 
 /// What the endpoint reports to the application.
@@ -151,6 +177,34 @@ pub enum SipEvent {
         /// Why.
         cause: EndCause,
     },
+    /// A user's registrar bindings changed (register, refresh, unregister, expiry).
+    Registration {
+        /// The user (address-of-record user part).
+        user: String,
+        /// Every binding the user has now; empty when signed out.
+        bindings: Vec<Binding>,
+    },
+    /// The outcome of [`SipEndpoint::qualify`]; exactly one per request.
+    Qualified {
+        /// The request.
+        id: QualifyId,
+        /// Any response came back (even a 4xx or 5xx).
+        reachable: bool,
+        /// Time from the first transmission to the response.
+        rtt: Option<Duration>,
+    },
+    /// The remote side asks to transfer the call (REFER, accepted with 202): report progress
+    /// with [`SipEndpoint::notify_refer`].
+    Refer {
+        /// Dialog the REFER came in.
+        dialog: DialogId,
+        /// Where to send the new call (the Refer-To URI without embedded headers).
+        refer_to: String,
+        /// The dialog the new call replaces (attended transfer), from the Refer-To URI.
+        replaces: Option<Replaces>,
+        /// The Referred-By URI, if given.
+        referred_by: Option<String>,
+    },
 }
 
 /// Digest credentials a trunk must present.
@@ -175,6 +229,8 @@ pub struct EndpointConfig {
     pub allowed_sources: Vec<(IpAddr, u8)>,
     /// Digest authentication required for INVITEs, if set.
     pub auth: Option<TrunkAuth>,
+    /// Accept REGISTER from these users, if set (otherwise REGISTER gets 405).
+    pub registrar: Option<RegistrarConfig>,
     /// Seed for tags, branches and nonces.
     pub seed: u64,
 }
@@ -194,6 +250,9 @@ pub struct OutgoingCall {
     pub offer: String,
     /// Credentials for a digest challenge (user, password).
     pub credentials: Option<(String, String)>,
+    /// More headers for the INVITE (name, value), e.g. `Call-Info`; control characters in values
+    /// become spaces, and names the endpoint writes itself (Via, To, CSeq, …) are dropped.
+    pub extra_headers: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -258,9 +317,15 @@ struct Dialog {
     /// The original INVITE we sent (UAC), for CANCEL and auth retry.
     sent_invite: Option<SipMessage>,
     credentials: Option<(String, String)>,
+    /// Extra headers of our INVITE (UAC), already sanitized.
+    extra_headers: Vec<(String, String)>,
     auth_tried: bool,
     hangup_requested: bool,
     ended: bool,
+    /// REFERs accepted so far: the second and later need an id in their NOTIFY's Event.
+    refers_accepted: u32,
+    /// The Event value of the REFER subscription still waiting for a final NOTIFY.
+    refer_event: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -282,6 +347,8 @@ enum Timer {
 pub struct SipEndpoint {
     config: EndpointConfig,
     verifier: Option<DigestVerifier>,
+    registrar: Option<Registrar>,
+    qualifier: Qualifier,
     rng: u64,
     next_dialog: u64,
     dialogs: HashMap<DialogId, Dialog>,
@@ -363,10 +430,16 @@ impl SipEndpoint {
         let verifier = config.auth.as_ref().map(|a| {
             DigestVerifier::new(&a.realm, &a.username, &a.password, config.seed ^ 0x5bd1e995)
         });
+        let registrar = config
+            .registrar
+            .clone()
+            .map(|r| Registrar::new(r, config.seed ^ 0x27d4_eb2f_1656_67c5));
         SipEndpoint {
             rng: config.seed | 1,
             config,
             verifier,
+            registrar,
+            qualifier: Qualifier::default(),
             next_dialog: 1,
             dialogs: HashMap::new(),
             by_tags: HashMap::new(),
@@ -388,7 +461,40 @@ impl SipEndpoint {
 
     /// Number of remembered transactions (for leak tests).
     pub fn transaction_count(&self) -> usize {
-        self.answered.len() + self.invite_tx.len() + self.client_tx.len()
+        self.answered.len()
+            + self.invite_tx.len()
+            + self.client_tx.len()
+            + self.qualifier.in_flight()
+    }
+
+    /// A user's current registrar bindings (empty when unknown, signed out or no registrar).
+    pub fn bindings(&self, user: &str) -> &[Binding] {
+        self.registrar
+            .as_ref()
+            .map(|r| r.bindings(user))
+            .unwrap_or(&[])
+    }
+
+    /// Our dialog a Replaces header names (its Call-ID, our tag, the remote tag when known).
+    pub fn dialog_for(&self, replaces: &Replaces) -> Option<DialogId> {
+        let key = (replaces.call_id.clone(), replaces.to_tag.clone());
+        let id = *self.by_tags.get(&key)?;
+        let d = self.dialogs.get(&id)?;
+        // An early dialog we started has no remote tag yet (call pickup matches it all the same).
+        let remote_tag = NameAddr::parse(&d.remote)
+            .ok()
+            .and_then(|a| a.tag().map(str::to_string));
+        remote_tag
+            .is_none_or(|t| t == replaces.from_tag)
+            .then_some(id)
+    }
+
+    fn allow(&self) -> &'static str {
+        if self.registrar.is_some() {
+            ALLOW_WITH_REGISTER
+        } else {
+            ALLOW
+        }
     }
 
     fn random(&mut self) -> u64 {
@@ -419,7 +525,12 @@ impl SipEndpoint {
 
     /// When `handle_timeout` should be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.peek().map(|Reverse((t, _))| *t)
+        let timers = self.timers.peek().map(|Reverse((t, _))| *t);
+        let expiry = self.registrar.as_ref().and_then(Registrar::next_expiry);
+        [timers, expiry, self.qualifier.next_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn send(&mut self, to: Peer, msg: &SipMessage) -> Vec<u8> {
@@ -569,9 +680,13 @@ impl SipEndpoint {
             }
             return;
         }
-        let required = msg.header_list("Require");
-        if !required.is_empty() && info.method != "CANCEL" {
-            let extra = [("Unsupported", required.join(", "))];
+        let unsupported: Vec<&str> = msg
+            .header_list("Require")
+            .into_iter()
+            .filter(|tag| !SUPPORTED.split(", ").any(|s| s.eq_ignore_ascii_case(tag)))
+            .collect();
+        if !unsupported.is_empty() && info.method != "CANCEL" {
+            let extra = [("Unsupported", unsupported.join(", "))];
             self.reply_final(now, from, &msg, key, 420, "Bad Extension", &extra);
             return;
         }
@@ -611,25 +726,54 @@ impl SipEndpoint {
                 "Call/Transaction Does Not Exist",
                 &[],
             ),
+            "REGISTER" if self.registrar.is_some() => {
+                self.handle_register(now, from, &msg, &info, key)
+            }
             "REGISTER" | "SUBSCRIBE" | "NOTIFY" | "REFER" | "MESSAGE" | "UPDATE" | "PRACK"
             | "PUBLISH" => {
-                let allow = [("Allow", ALLOW.to_string())];
+                let allow = [("Allow", self.allow().to_string())];
                 self.reply_final(now, from, &msg, key, 405, "Method Not Allowed", &allow);
             }
             _ => {
-                let allow = [("Allow", ALLOW.to_string())];
+                let allow = [("Allow", self.allow().to_string())];
                 self.reply_final(now, from, &msg, key, 501, "Not Implemented", &allow);
             }
         }
     }
 
+    fn handle_register(
+        &mut self,
+        now: Instant,
+        from: Peer,
+        msg: &SipMessage,
+        info: &RequestInfo,
+        key: TxKey,
+    ) {
+        let Some(registrar) = self.registrar.as_mut() else {
+            return;
+        };
+        let outcome = registrar.handle_register(now, from, msg, info);
+        self.reply_final(
+            now,
+            from,
+            msg,
+            key,
+            outcome.code,
+            &outcome.reason,
+            &outcome.headers,
+        );
+        if let Some((user, bindings)) = outcome.changed {
+            self.events
+                .push_back(SipEvent::Registration { user, bindings });
+        }
+    }
+
     fn answer_options(&mut self, now: Instant, from: Peer, msg: &SipMessage, key: TxKey) {
         let extra = [
-            ("Allow", ALLOW.to_string()),
+            ("Allow", self.allow().to_string()),
             ("Accept", "application/sdp".to_string()),
-            ("Supported", String::new()),
+            ("Supported", SUPPORTED.to_string()),
         ];
-        let extra: Vec<_> = extra.into_iter().filter(|(_, v)| !v.is_empty()).collect();
         self.reply_final(now, from, msg, key, 200, "OK", &extra);
     }
 
@@ -723,6 +867,13 @@ impl SipEndpoint {
                 return;
             }
         }
+        let replaces = match self.replaces_of(&msg) {
+            Ok(r) => r,
+            Err(r) => {
+                self.reply_final(now, from, &msg, key, r.code, &r.reason, &[]);
+                return;
+            }
+        };
         let offer = match Self::offer_of(&msg) {
             Ok(o) => o,
             Err(r) => {
@@ -766,9 +917,12 @@ impl SipEndpoint {
             pending_request: None,
             sent_invite: None,
             credentials: None,
+            extra_headers: Vec::new(),
             auth_tried: false,
             hangup_requested: false,
             ended: false,
+            refers_accepted: 0,
+            refer_event: None,
         };
         self.by_tags.insert((info.call_id.clone(), local_tag), id);
         self.invite_tx.insert(key, id);
@@ -781,7 +935,38 @@ impl SipEndpoint {
             dialled: info.uri.user_decoded().unwrap_or_default(),
             offer,
             source: from,
+            replaces,
         }));
+    }
+
+    /// The INVITE's Replaces header when it names a dialog it may replace (RFC 3891 §3);
+    /// Err is the rejection to send.
+    fn replaces_of(&self, msg: &SipMessage) -> Result<Option<Replaces>, Rejection> {
+        let reject = |code: u16, reason: &str| Rejection {
+            code,
+            reason: reason.to_string(),
+        };
+        let replaces = match msg.header_values("Replaces").as_slice() {
+            [] => return Ok(None),
+            [one] => {
+                Replaces::parse(one).map_err(|e| reject(400, &format!("Bad Replaces: {e}")))?
+            }
+            _ => return Err(reject(400, "Multiple Replaces headers")),
+        };
+        let dialog = self
+            .dialog_for(&replaces)
+            .and_then(|id| self.dialogs.get(&id));
+        match dialog {
+            None => Err(reject(481, "Call/Transaction Does Not Exist")),
+            Some(d) if d.ended => Err(reject(603, "Decline: that call is over")),
+            Some(d) if d.state == DialogState::Early && d.role == Role::Uas => {
+                Err(reject(481, "Call/Transaction Does Not Exist"))
+            }
+            Some(d) if d.state == DialogState::Confirmed && replaces.early_only => {
+                Err(reject(486, "Busy Here"))
+            }
+            Some(_) => Ok(Some(replaces)),
+        }
     }
 
     fn handle_cancel(
@@ -957,11 +1142,107 @@ impl SipEndpoint {
                 }
             }
             "OPTIONS" => self.answer_options(now, from, &msg, key),
+            "REFER" => self.handle_refer(now, from, &msg, &info, key, id),
+            // We never subscribe, so no NOTIFY belongs to a subscription of ours (RFC 6665 §4.1.3).
+            "NOTIFY" => self.reply_final(
+                now,
+                from,
+                &msg,
+                key,
+                481,
+                "Subscription Does Not Exist",
+                &[],
+            ),
             _ => {
-                let allow = [("Allow", ALLOW.to_string())];
+                let allow = [("Allow", self.allow().to_string())];
                 self.reply_final(now, from, &msg, key, 405, "Method Not Allowed", &allow);
             }
         }
+    }
+
+    /// Accepts a transfer request in a confirmed dialog (RFC 3515) and reports it.
+    fn handle_refer(
+        &mut self,
+        now: Instant,
+        from: Peer,
+        msg: &SipMessage,
+        info: &RequestInfo,
+        key: TxKey,
+        id: DialogId,
+    ) {
+        let confirmed = self
+            .dialogs
+            .get(&id)
+            .is_some_and(|d| d.state == DialogState::Confirmed && !d.ended);
+        if !confirmed {
+            let reason = "Forbidden: the call is not established";
+            self.reply_final(now, from, msg, key, 403, reason, &[]);
+            return;
+        }
+        let target = match msg.header_list("Refer-To").as_slice() {
+            [one] => ReferTarget::parse(one).map_err(|e| format!("Bad Refer-To: {e}")),
+            _ => Err("REFER needs exactly one Refer-To".to_string()),
+        };
+        let target = match target {
+            Ok(t) => t,
+            Err(reason) => {
+                self.reply_final(now, from, msg, key, 400, &reason, &[]);
+                return;
+            }
+        };
+        let referred_by = msg
+            .header("Referred-By")
+            .and_then(|v| NameAddr::parse(v).ok())
+            .map(|a| uri_text(&a));
+        let contact = [("Contact", self.contact(from.transport))];
+        self.reply_final(now, from, msg, key, 202, "Accepted", &contact);
+        if let Some(d) = self.dialogs.get_mut(&id) {
+            d.refers_accepted += 1;
+            d.refer_event = Some(if d.refers_accepted == 1 {
+                "refer".to_string()
+            } else {
+                format!("refer;id={}", info.cseq.seq)
+            });
+        }
+        self.events.push_back(SipEvent::Refer {
+            dialog: id,
+            refer_to: target.uri,
+            replaces: target.replaces,
+            referred_by,
+        });
+    }
+
+    /// Reports a transfer's progress to the side that sent the REFER: an in-dialog NOTIFY whose
+    /// body is the status line of the new call (`code` 100 to 699); a final code (200 and up)
+    /// ends the implicit subscription. Does nothing when no REFER is waiting for an outcome.
+    pub fn notify_refer(&mut self, now: Instant, dialog: DialogId, code: u16, reason: &str) {
+        let Some(d) = self.dialogs.get_mut(&dialog) else {
+            return;
+        };
+        if d.ended {
+            return;
+        }
+        let terminated = code >= 200;
+        let event = if terminated {
+            d.refer_event.take()
+        } else {
+            d.refer_event.clone()
+        };
+        let Some(event) = event else { return };
+        let Some((mut m, peer, branch)) = self.in_dialog_request(dialog, "NOTIFY") else {
+            return;
+        };
+        let state = if terminated {
+            "terminated;reason=noresource"
+        } else {
+            REFER_SUBSCRIPTION_EXPIRES
+        };
+        m.push("Event", event)
+            .push("Subscription-State", state)
+            .push("Contact", self.contact(peer.transport));
+        let status = format!("SIP/2.0 {code} {}\r\n", without_controls(reason));
+        m.set_body("message/sipfrag;version=2.0", status.into_bytes());
+        self.start_client_request(now, dialog, peer, m, branch, "NOTIFY");
     }
 
     fn contact(&self, transport: TransportKind) -> String {
@@ -1000,7 +1281,7 @@ impl SipEndpoint {
         let mut r = self.response_to(&req, code, reason, Some(&tag));
         if code < 300 {
             r.push("Contact", self.contact(peer.transport));
-            r.push("Allow", ALLOW);
+            r.push("Allow", self.allow());
             for rr in req.header_values("Record-Route") {
                 r.push("Record-Route", rr);
             }
@@ -1126,14 +1407,20 @@ impl SipEndpoint {
     }
 
     fn send_in_dialog(&mut self, now: Instant, id: DialogId, method: &str) {
-        let Some(d) = self.dialogs.get(&id) else {
-            return;
-        };
-        let peer = d.peer;
+        if let Some((m, peer, branch)) = self.in_dialog_request(id, method) {
+            self.start_client_request(now, id, peer, m, branch, method);
+        }
+    }
+
+    /// A request in the dialog (next CSeq, route set), with the peer and branch to send it with.
+    fn in_dialog_request(
+        &mut self,
+        id: DialogId,
+        method: &str,
+    ) -> Option<(SipMessage, Peer, String)> {
+        let peer = self.dialogs.get(&id)?.peer;
         let (via, branch) = self.via(peer.transport);
-        let Some(d) = self.dialogs.get_mut(&id) else {
-            return;
-        };
+        let d = self.dialogs.get_mut(&id)?;
         d.local_cseq += 1;
         let mut m = SipMessage::request(method, &d.remote_target);
         m.push("Via", via)
@@ -1150,7 +1437,7 @@ impl SipEndpoint {
             m.push("Route", r);
         }
         m.push("User-Agent", self.config.user_agent.as_str());
-        self.start_client_request(now, id, peer, m, branch, method);
+        Some((m, peer, branch))
     }
 
     fn start_client_request(
@@ -1231,9 +1518,16 @@ impl SipEndpoint {
             pending_request: None,
             sent_invite: None,
             credentials: call.credentials.clone(),
+            extra_headers: call
+                .extra_headers
+                .iter()
+                .filter_map(|(name, value)| extra_header(name, value))
+                .collect(),
             auth_tried: false,
             hangup_requested: false,
             ended: false,
+            refers_accepted: 0,
+            refer_event: None,
         };
         self.dialogs.insert(id, dialog);
         self.by_tags.insert((call_id, local_tag), id);
@@ -1254,6 +1548,7 @@ impl SipEndpoint {
         let peer = d.peer;
         let (via, branch) = self.via(peer.transport);
         let contact = self.contact(peer.transport);
+        let allow = self.allow();
         let Some(d) = self.dialogs.get_mut(&id) else {
             return;
         };
@@ -1265,8 +1560,11 @@ impl SipEndpoint {
             .push("Call-ID", d.call_id.clone())
             .push("CSeq", format!("{} INVITE", d.local_cseq))
             .push("Contact", contact)
-            .push("Allow", ALLOW)
+            .push("Allow", allow)
             .push("User-Agent", self.config.user_agent.as_str());
+        for (name, value) in &d.extra_headers {
+            m.push(name, value.clone());
+        }
         if let Some(a) = authorization {
             m.push("Authorization", a);
         }
@@ -1283,6 +1581,10 @@ impl SipEndpoint {
             .and_then(|v| crate::headers::Via::parse(v).ok())
             .and_then(|v| v.branch().map(str::to_string));
         let Some(branch) = branch else { return };
+        if let Some(result) = self.qualifier.handle_response(now, &branch) {
+            self.events.push_back(result);
+            return;
+        }
         let Some(&id) = self.client_tx.get(&branch) else {
             return;
         };
@@ -1373,6 +1675,38 @@ impl SipEndpoint {
         self.forget_dialog(id);
     }
 
+    /// Asks whether `uri` answers at `target` (an out-of-dialog OPTIONS); the outcome comes as
+    /// one [`SipEvent::Qualified`]. A malformed `uri` is reported unreachable at once.
+    pub fn qualify(&mut self, now: Instant, target: Peer, uri: &str) -> QualifyId {
+        let id = self.qualifier.next_id();
+        if crate::headers::Uri::parse(uri).is_err() || uri.contains(char::is_control) {
+            self.events.push_back(SipEvent::Qualified {
+                id,
+                reachable: false,
+                rtt: None,
+            });
+            return id;
+        }
+        let (via, branch) = self.via(target.transport);
+        let (tag, call_id) = (self.token(), self.token());
+        let mut m = SipMessage::request("OPTIONS", uri);
+        m.push("Via", via)
+            .push("Max-Forwards", "70")
+            .push(
+                "From",
+                format!("<sip:switchboard@{}>;tag={tag}", self.config.public_addr),
+            )
+            .push("To", format!("<{uri}>"))
+            .push("Call-ID", format!("{call_id}@switchboard"))
+            .push("CSeq", "1 OPTIONS")
+            .push("Contact", self.contact(target.transport))
+            .push("Accept", "application/sdp")
+            .push("User-Agent", self.config.user_agent.as_str());
+        let data = self.send(target, &m);
+        self.qualifier.start(now, id, branch, target, data);
+        id
+    }
+
     fn send_ack(&mut self, id: DialogId, resp: &SipMessage, success: bool) {
         let Some(d) = self.dialogs.get(&id) else {
             return;
@@ -1421,8 +1755,17 @@ impl SipEndpoint {
         self.send(peer, &m);
     }
 
-    /// Runs due timers: retransmissions, ACK and response time-outs, transaction clean-up.
+    /// Runs due timers: retransmissions, ACK and response time-outs, transaction clean-up,
+    /// registrar expiry, qualify time-outs.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(registrar) = self.registrar.as_mut() {
+            for (user, bindings) in registrar.expire(now) {
+                self.events
+                    .push_back(SipEvent::Registration { user, bindings });
+            }
+        }
+        self.qualifier
+            .handle_timeout(now, &mut self.transmits, &mut self.events);
         while let Some(Reverse((at, _))) = self.timers.peek() {
             if *at > now {
                 break;
@@ -1500,6 +1843,24 @@ impl SipEndpoint {
         }
         self.forget_dialog(id);
     }
+}
+
+/// An extra header as it may go on the wire: a token name we do not write ourselves, and a value
+/// on one line (a newline would let the value inject headers).
+fn extra_header(name: &str, value: &str) -> Option<(String, String)> {
+    let managed = MANAGED_HEADERS
+        .iter()
+        .any(|m| m.eq_ignore_ascii_case(&message::canonical_name(name)));
+    (message::is_token(name) && !managed).then(|| (name.to_string(), without_controls(value)))
+}
+
+/// The text with control characters (CR, LF, …) replaced by spaces, trimmed.
+fn without_controls(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 fn request_uri(m: &SipMessage) -> String {

@@ -115,6 +115,32 @@ impl Uri {
     pub fn user_decoded(&self) -> Option<String> {
         self.user.as_deref().map(percent_decode)
     }
+
+    /// RFC 3261 §19.1.4 comparison: decoded user exact, host case-insensitive, same port, and
+    /// URI parameters agreeing (the significant ones must be in both).
+    pub fn equivalent(&self, other: &Uri) -> bool {
+        if self.scheme != other.scheme {
+            return false;
+        }
+        if self.scheme != "sip" && self.scheme != "sips" {
+            return self.rest == other.rest;
+        }
+        const SIGNIFICANT: [&str; 5] = ["user", "ttl", "method", "maddr", "transport"];
+        let agrees = |a: &Uri, b: &Uri| {
+            a.params.iter().all(|(k, v)| match param(&b.params, k) {
+                Some(w) => match (v.as_deref(), w) {
+                    (Some(v), Some(w)) => v.eq_ignore_ascii_case(w),
+                    (v, w) => v == w,
+                },
+                None => !SIGNIFICANT.iter().any(|s| s.eq_ignore_ascii_case(k)),
+            })
+        };
+        self.user_decoded() == other.user_decoded()
+            && self.host.eq_ignore_ascii_case(&other.host)
+            && self.port == other.port
+            && agrees(self, other)
+            && agrees(other, self)
+    }
 }
 
 /// Decodes `%XX` escapes; invalid escapes are kept as they are.
@@ -405,5 +431,28 @@ mod tests {
         assert_eq!(u.user_decoded().as_deref(), Some("user"));
         assert_eq!(u.port, Some(5070));
         assert!(Uri::parse("sip:user@example.com:99999").is_err());
+    }
+
+    #[test]
+    fn uri_equivalence() {
+        let eq = |a: &str, b: &str| Uri::parse(a).unwrap().equivalent(&Uri::parse(b).unwrap());
+        assert!(eq(
+            "sip:%61lice@ATLANTA.com;transport=TCP",
+            "sip:alice@AtLanTa.CoM;Transport=tcp"
+        ));
+        assert!(eq(
+            "sip:carol@chicago.com;newparam=5",
+            "sip:carol@chicago.com"
+        ));
+        assert!(!eq("SIP:ALICE@AtLanTa.CoM", "sip:alice@atlanta.com"));
+        assert!(!eq("sip:bob@biloxi.com", "sip:bob@biloxi.com:5060"));
+        assert!(!eq(
+            "sip:bob@biloxi.com",
+            "sip:bob@biloxi.com;transport=udp"
+        ));
+        assert!(!eq(
+            "sip:carol@chicago.com;security=on",
+            "sip:carol@chicago.com;security=off"
+        ));
     }
 }

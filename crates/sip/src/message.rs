@@ -102,6 +102,7 @@ pub fn canonical_name(name: &str) -> String {
         "Proxy-Require",
         "Record-Route",
         "Refer-To",
+        "Referred-By",
         "Require",
         "Route",
         "Server",
@@ -126,6 +127,7 @@ pub fn canonical_name(name: &str) -> String {
         "v" => Some("Via"),
         "o" => Some("Event"),
         "r" => Some("Refer-To"),
+        "b" => Some("Referred-By"),
         _ => None,
     };
     if let Some(c) = compact {

@@ -23,6 +23,7 @@ fn config(seed: u64) -> EndpointConfig {
         user_agent: "switchboard-test".into(),
         allowed_sources: vec![],
         auth: None,
+        registrar: None,
         seed,
     }
 }
@@ -317,6 +318,7 @@ fn trunk_access_control() {
             to: "sip:100@127.0.0.1".into(),
             offer: OFFER.into(),
             credentials: Some(("trunk".into(), "pw".into())),
+            extra_headers: Vec::new(),
         },
     );
     // Shuttle messages between the two endpoints until quiet.

@@ -81,6 +81,7 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
             .map(|s| parse_network(s).expect("validated at load"))
             .collect(),
         auth,
+        registrar: None,
         seed: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
