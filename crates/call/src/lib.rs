@@ -15,4 +15,4 @@ pub mod understanding;
 pub mod webhook;
 
 pub use caller_speech::SpeechServices;
-pub use gateway::{CallSettings, DialplanRegistry, Gateway, Listen, start};
+pub use gateway::{CallSettings, CenterSetup, DialplanRegistry, Gateway, Listen, start};

@@ -91,6 +91,9 @@ pub enum Input {
     QueueOverflow {
         /// Why, for the timeline.
         reason: String,
+        /// The node the queue's configuration names (`overflow = "node:…"`); the step's
+        /// `on_overflow` when absent or not in this dialplan.
+        node: Option<String>,
     },
     /// The agent connected by [`Input::AgentConnected`] hung up; the caller is still there.
     AgentHungUp,
@@ -440,7 +443,7 @@ impl DialplanInterpreter {
             }
             Input::Understood(understanding) => self.bot_understood(now, understanding),
             Input::AgentConnected { agent } => self.agent_connected(now, agent),
-            Input::QueueOverflow { reason } => self.queue_overflow(now, reason),
+            Input::QueueOverflow { reason, node } => self.queue_overflow(now, reason, node),
             Input::AgentHungUp => self.agent_hung_up(now),
             Input::Frustration { score, trend, cues } => {
                 if self.readings.len() == READINGS_KEPT {

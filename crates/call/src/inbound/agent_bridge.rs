@@ -55,15 +55,22 @@ impl CallLoop<'_> {
     /// The dialplan's queue step: in line with the center, music until an agent answers.
     pub(super) fn enter_queue(&mut self, now: Instant, request: QueueRequest) {
         let Some(center) = self.svc.center.as_ref() else {
-            tracing::warn!(queue = request.queue, "a queue step, but no queues are configured");
+            tracing::warn!(
+                queue = request.queue,
+                "a queue step, but no queues are configured"
+            );
             let reason = "no queues are configured".to_string();
             self.dialplan
-                .handle_input(Input::QueueOverflow { reason }, now);
+                .handle_input(Input::QueueOverflow { reason, node: None }, now);
             return;
         };
         let (tx, rx) = mpsc::unbounded_channel();
         center.enqueue(self.id, &request.queue, &request.priority, tx);
-        tracing::info!(queue = request.queue, priority = request.priority, "caller queued");
+        tracing::info!(
+            queue = request.queue,
+            priority = request.priority,
+            "caller queued"
+        );
         let music = self.svc.center_music(&request.queue).and_then(|path| {
             match self.svc.prompts.get(&path, self.media.sample_rate()) {
                 Ok(music) => Some(music),
@@ -107,12 +114,15 @@ impl CallLoop<'_> {
         let now = Instant::now();
         let Some(event) = event else {
             // The center stopped (shutdown): treat as an overflow so the caller is not stuck.
-            return self.overflow(now, "the contact center stopped".to_string());
+            return self.overflow(now, "the contact center stopped".to_string(), None);
         };
         match event {
             CenterEvent::Ring(contact) => {
                 if self.agent.is_some() {
-                    tracing::warn!(agent = contact.agent, "asked to ring a second agent at once");
+                    tracing::warn!(
+                        agent = contact.agent,
+                        "asked to ring a second agent at once"
+                    );
                     return;
                 }
                 let briefing = self.briefing();
@@ -121,7 +131,11 @@ impl CallLoop<'_> {
                     json!({"agent": contact.agent, "contact": contact.uri,
                            "address": contact.peer.addr.to_string()}),
                 );
-                tracing::info!(agent = contact.agent, contact = contact.uri, "ringing agent");
+                tracing::info!(
+                    agent = contact.agent,
+                    contact = contact.uri,
+                    "ringing agent"
+                );
                 match AgentLeg::ring(self.svc, &contact, &briefing).await {
                     Some(leg) => self.agent = Some(leg),
                     None => {
@@ -154,24 +168,34 @@ impl CallLoop<'_> {
                 let minutes = estimated_wait.as_secs().div_ceil(60).max(1);
                 let text = match (position, minutes) {
                     (1, _) => "You are next in line. Thank you for waiting.".to_string(),
-                    (_, 1) => format!("You are number {position} in line. The wait is about one minute."),
-                    _ => format!("You are number {position} in line. The wait is about {minutes} minutes."),
+                    (_, 1) => {
+                        format!("You are number {position} in line. The wait is about one minute.")
+                    }
+                    _ => format!(
+                        "You are number {position} in line. The wait is about {minutes} minutes."
+                    ),
                 };
                 if self.queue.as_ref().is_some_and(|p| !p.talking) {
                     self.media.stop_playback();
-                    let playing = self.voice.play(vec![PromptItem::Say(text)], &mut self.media);
+                    let playing = self
+                        .voice
+                        .play(vec![PromptItem::Say(text)], &mut self.media);
                     self.voice_notes();
                     if !playing {
                         self.hold_music();
                     }
                 }
             }
-            CenterEvent::Overflow { reason } => self.overflow(now, reason),
+            CenterEvent::Moved { queue } => {
+                tracing::info!(queue, "waiting on in the overflow queue");
+                self.log("queue_moved", json!({"queue": queue}));
+            }
+            CenterEvent::Overflow { reason, node } => self.overflow(now, reason, node),
         }
     }
 
     /// The queue gave up: ringing stops, the dialplan takes its overflow path.
-    fn overflow(&mut self, now: Instant, reason: String) {
+    fn overflow(&mut self, now: Instant, reason: String, node: Option<String>) {
         if let Some(leg) = self.agent.take() {
             self.svc.sip.send(SipCommand::Hangup(leg.dialog));
         }
@@ -179,7 +203,7 @@ impl CallLoop<'_> {
             self.media.stop_playback();
             tracing::info!(reason, "queue overflow");
             self.dialplan
-                .handle_input(Input::QueueOverflow { reason }, now);
+                .handle_input(Input::QueueOverflow { reason, node }, now);
             self.drain_dialplan(now);
         }
     }
@@ -263,9 +287,13 @@ impl CallLoop<'_> {
                 }
             }
             SipEvent::Ended { cause, .. } => {
-                let talked = self.agent.take().is_some_and(|mut leg| leg.media().is_some());
-                if talked {
-                    self.agent_hung_up(now, &agent);
+                let connected_ms = self
+                    .agent
+                    .take()
+                    .and_then(|mut leg| leg.media().is_some().then_some(leg.connected_ms));
+                if let Some(connected_ms) = connected_ms {
+                    let talked_ms = self.call_ms(now).saturating_sub(connected_ms);
+                    self.agent_hung_up(now, &agent, talked_ms);
                 } else {
                     let why = match cause {
                         EndCause::Rejected(486 | 600 | 603) => NotAnswered::Declined,
@@ -306,15 +334,25 @@ impl CallLoop<'_> {
                 }
             }
             SipEvent::InfoDtmf { digit, .. } => self.relay_to_caller(digit),
-            SipEvent::Established { .. } | SipEvent::IncomingCall(_) => {}
+            SipEvent::Refer { refer_to, .. } => {
+                self.log("transfer_refused", json!({"agent": agent, "to": refer_to}));
+                self.svc.sip.send(SipCommand::NotifyRefer(
+                    dialog,
+                    501,
+                    "Not Implemented".to_string(),
+                ));
+            }
+            SipEvent::Established { .. }
+            | SipEvent::IncomingCall(_)
+            | SipEvent::Registration { .. }
+            | SipEvent::Qualified { .. } => {}
         }
     }
 
     fn agent_answered(&mut self, now: Instant, agent: &str, codec: &str) {
-        let waited_ms = self
-            .queue
-            .as_ref()
-            .map_or(0, |p| now.saturating_duration_since(p.entered).as_millis() as u64);
+        let waited_ms = self.queue.as_ref().map_or(0, |p| {
+            now.saturating_duration_since(p.entered).as_millis() as u64
+        });
         if let Some(place) = self.queue.as_mut() {
             place.talking = true;
         }
@@ -339,9 +377,12 @@ impl CallLoop<'_> {
         self.drain_dialplan(now);
     }
 
-    fn agent_hung_up(&mut self, now: Instant, agent: &str) {
-        tracing::info!(agent, "agent hung up");
-        self.log("agent_hangup", json!({"agent": agent}));
+    fn agent_hung_up(&mut self, now: Instant, agent: &str, talked_ms: u64) {
+        tracing::info!(agent, talked_ms, "agent hung up");
+        self.log(
+            "agent_hangup",
+            json!({"agent": agent, "by": "agent", "talked_ms": talked_ms}),
+        );
         self.queue = None;
         if let Some(center) = &self.svc.center {
             center.left(self.id);
@@ -369,7 +410,8 @@ impl CallLoop<'_> {
     /// A key the agent pressed, sent on to the caller.
     fn relay_to_caller(&mut self, digit: char) {
         self.log("dtmf", json!({"digit": digit.to_string(), "from": "agent"}));
-        self.media.send_dtmf(digit, std::time::Duration::from_millis(100));
+        self.media
+            .send_dtmf(digit, std::time::Duration::from_millis(100));
     }
 
     /// A key the caller pressed while bridged, sent on to the agent; false when not bridged.
@@ -399,7 +441,9 @@ impl CallLoop<'_> {
 
     /// Writes what the agent said to the transcript.
     pub(super) fn agent_speech_events(&mut self) {
-        let Some(leg) = self.agent.as_mut() else { return };
+        let Some(leg) = self.agent.as_mut() else {
+            return;
+        };
         let offset = leg.connected_ms;
         let agent = leg.agent.clone();
         let mut lines = Vec::new();
@@ -452,9 +496,16 @@ impl CallLoop<'_> {
 
     /// The call is over: the agent's leg is hung up and the center told.
     pub(super) fn leave_center(&mut self) {
-        if let Some(leg) = self.agent.take() {
+        if let Some(mut leg) = self.agent.take() {
             self.svc.sip.send(SipCommand::Hangup(leg.dialog));
-            self.log("agent_hangup", json!({"agent": leg.agent, "by": "gateway"}));
+            let talked_ms = leg.media().is_some().then(|| {
+                self.call_ms(Instant::now())
+                    .saturating_sub(leg.connected_ms)
+            });
+            self.log(
+                "agent_hangup",
+                json!({"agent": leg.agent, "by": "gateway", "talked_ms": talked_ms}),
+            );
         }
         if self.queue.take().is_some()
             && let Some(center) = &self.svc.center

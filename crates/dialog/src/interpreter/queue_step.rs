@@ -63,12 +63,21 @@ impl DialplanInterpreter {
         None
     }
 
-    /// The queue gave up on the caller: on to the step's `on_overflow`.
-    pub(super) fn queue_overflow(&mut self, now: Instant, reason: String) -> Option<String> {
+    /// The queue gave up on the caller: on to `node` if this dialplan has it, else the step's
+    /// `on_overflow`.
+    pub(super) fn queue_overflow(
+        &mut self,
+        now: Instant,
+        reason: String,
+        node: Option<String>,
+    ) -> Option<String> {
         let State::Queued { since } = self.state else {
             return None;
         };
-        let target = self.with_queue(|queue| queue.on_overflow.clone())?;
+        let step_target = self.with_queue(|queue| queue.on_overflow.clone())?;
+        let target = node
+            .filter(|n| self.plan.nodes.contains_key(n))
+            .unwrap_or(step_target);
         self.event(
             "queue_overflow",
             json!({

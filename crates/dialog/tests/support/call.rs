@@ -141,7 +141,7 @@ impl Call {
     pub fn queue_overflows(&mut self, reason: &str) -> Vec<String> {
         let reason = reason.to_string();
         self.dialplan
-            .handle_input(Input::QueueOverflow { reason }, self.now);
+            .handle_input(Input::QueueOverflow { reason, node: None }, self.now);
         self.log()
     }
 
