@@ -95,11 +95,12 @@ impl CallLoop<'_> {
     pub(super) fn hold_music(&mut self) {
         let Some(place) = &self.queue else { return };
         let waiting = !place.talking || place.held;
-        if waiting && !self.media.is_playing() {
-            if let Some(music) = &place.music {
-                self.interruptible = false;
-                self.media.play([music.clone()]);
-            }
+        if waiting
+            && !self.media.is_playing()
+            && let Some(music) = &place.music
+        {
+            self.interruptible = false;
+            self.media.play([music.clone()]);
         }
     }
 
