@@ -299,3 +299,106 @@ fn with_nobody_signed_in_the_caller_hears_the_place_in_line_then_the_overflow() 
     );
     assert_eq!(overflow["target"], "agents_busy");
 }
+
+/// Anna answers the caller, then transfers them from her phone (REFER) to `target`.
+fn anna_transfers_to(
+    target: &dyn Fn(&Gateway) -> String,
+    caller_seconds: f64,
+) -> (Gateway, String, Baresip, Baresip, Baresip) {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(&center(10, true));
+    let agent_tone = tone(&dir.path().join("agent.wav"), AGENT_HZ, 80.0);
+    let anna = agent_phone(dir.path(), &gw, "anna", true, &agent_tone);
+    let ben = agent_phone(dir.path(), &gw, "ben", true, &agent_tone);
+    let (caller, id) = caller_presses_zero(dir.path(), &gw, caller_seconds);
+    wait_for_event(
+        &gw,
+        &id,
+        "agent_answered",
+        |_| true,
+        Duration::from_secs(20),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    anna.type_keys(&format!("/transfer {}\n", target(&gw)));
+    std::mem::forget(dir);
+    (gw, id, anna, ben, caller)
+}
+
+#[test]
+fn a_blind_transfer_from_the_agent_phone_reaches_the_second_agent() {
+    let _serial = one_at_a_time();
+    let (gw, id, anna, ben, _caller) =
+        anna_transfers_to(&|gw| format!("sip:ben@{}", gw.addr), 30.0);
+    let call = wait_for_event(
+        &gw,
+        &id,
+        "transferred",
+        |d| d["agent"] == "ben",
+        Duration::from_secs(20),
+    );
+    let requested = &events_of(&call, "transfer_requested")[0]["data"];
+    assert_eq!(requested["agent"], "anna", "{requested}");
+    let calls = gw.wait_for_ended_calls(1, Duration::from_secs(40));
+    assert_eq!(calls.len(), 1);
+    let call = gw.call(&id);
+    let hangups: Vec<String> = events_of(&call, "agent_hangup")
+        .iter()
+        .map(|e| e["data"]["agent"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        hangups.contains(&"anna".to_string()) && hangups.contains(&"ben".to_string()),
+        "Anna left after the transfer, Ben at the end: {:?}\ngateway:\n{}",
+        kinds(&call),
+        gw.log()
+    );
+    drop(anna);
+    let heard = ben.heard().expect("Ben's phone dumped what it heard");
+    let (rate, heard) = wav_channel(&heard, 0);
+    let middle = heard.len() / 3..2 * heard.len() / 3;
+    let share = tone_share(rate, &heard[middle], CALLER_HZ);
+    assert!(share > 0.6, "Ben talked with the caller: {share:.2}");
+}
+
+#[test]
+fn a_transfer_to_a_dead_uri_returns_the_caller_to_the_first_agent() {
+    let _serial = one_at_a_time();
+    let dead = switchboard_e2e::free_port();
+    let (gw, id, anna, _ben, caller) =
+        anna_transfers_to(&|_| format!("sip:nobody@127.0.0.1:{dead}"), 40.0);
+    let call = wait_for_event(
+        &gw,
+        &id,
+        "transfer_failed",
+        |_| true,
+        Duration::from_secs(30),
+    );
+    assert!(
+        events_of(&call, "transferred").is_empty(),
+        "nobody took the call: {:?}",
+        kinds(&call)
+    );
+    let calls = gw.wait_for_ended_calls(1, Duration::from_secs(40));
+    assert_eq!(calls.len(), 1);
+    let call = gw.call(&id);
+    assert_eq!(
+        call["call"]["outcome"],
+        "caller_hangup",
+        "{:?}\nanna:\n{}",
+        kinds(&call),
+        anna.log()
+    );
+    let last = events_of(&call, "agent_hangup");
+    assert_eq!(
+        last.last().unwrap()["data"]["agent"],
+        "anna",
+        "the call ended with Anna: {:?}\nanna:\n{}",
+        kinds(&call),
+        anna.log()
+    );
+    // Back together: the last seconds the caller heard are Anna's tone.
+    let heard = caller.heard().expect("the caller dumped what it heard");
+    let (rate, heard) = wav_channel(&heard, 0);
+    let last = heard.len().saturating_sub(3 * rate as usize)..heard.len();
+    let share = tone_share(rate, &heard[last], AGENT_HZ);
+    assert!(share > 0.6, "the caller is back with Anna: {share:.2}");
+}

@@ -81,6 +81,16 @@ enum CenterCommand {
     Left {
         call: String,
     },
+    /// The agent transferred the call to a queue.
+    Transfer {
+        call: String,
+        queue: String,
+    },
+    /// Where an agent's phone is, for a transfer straight to them.
+    Contact {
+        agent: String,
+        reply: oneshot::Sender<Option<AgentContact>>,
+    },
 }
 
 /// A cheap handle on the center's task.
@@ -89,6 +99,8 @@ pub struct CenterHandle {
     tx: mpsc::UnboundedSender<CenterCommand>,
     /// Each queue's music on hold.
     music: Arc<HashMap<String, PathBuf>>,
+    /// The queues' names.
+    queues: Arc<HashSet<String>>,
 }
 
 impl CenterHandle {
@@ -128,6 +140,30 @@ impl CenterHandle {
             agent: agent.to_string(),
             why,
         });
+    }
+
+    /// The agent talking with `call` transferred it to `queue`: the agent wraps up and the call
+    /// waits there (its events keep coming on the channel it was queued with).
+    pub fn transfer(&self, call: &str, queue: &str) {
+        self.send(CenterCommand::Transfer {
+            call: call.to_string(),
+            queue: queue.to_string(),
+        });
+    }
+
+    /// Whether `name` is a configured queue.
+    pub fn has_queue(&self, name: &str) -> bool {
+        self.music.contains_key(name) || self.queues.contains(name)
+    }
+
+    /// The phone to ring for agent `agent` (None: no such agent, or not signed in).
+    pub async fn contact(&self, agent: &str) -> Option<AgentContact> {
+        let (reply, answer) = oneshot::channel();
+        self.send(CenterCommand::Contact {
+            agent: agent.to_string(),
+            reply,
+        });
+        answer.await.ok().flatten()
     }
 
     /// `call` left the center: hung up while waiting or ringing, or its talk is over.
@@ -173,6 +209,7 @@ pub fn spawn_center(
     Ok(CenterHandle {
         tx,
         music: Arc::new(music),
+        queues: Arc::new(config.queues.iter().map(|q| q.name.clone()).collect()),
     })
 }
 
@@ -245,6 +282,13 @@ impl Center {
             CenterCommand::Left { call } => {
                 self.calls.remove(&call);
                 self.acd.call_abandoned(&call, now)
+            }
+            CenterCommand::Transfer { call, queue } => {
+                self.acd.call_transferred_to_queue(&call, &queue, now)
+            }
+            CenterCommand::Contact { agent, reply } => {
+                let _ = reply.send(self.contact(&agent));
+                Ok(())
             }
         };
         if let Err(e) = result {
@@ -323,36 +367,25 @@ impl Center {
     fn decisions(&mut self, now: Instant) {
         while let Some(output) = self.acd.poll_output() {
             match output {
-                AcdOutput::RingAgent { call, agent, queue } => {
-                    let phone = self.phones.get(agent.as_str()).and_then(|b| best(b));
-                    match phone {
-                        Some(binding) => {
-                            tracing::info!(
-                                call = call.as_str(),
-                                agent = agent.as_str(),
-                                queue = queue.as_str(),
-                                "ringing agent"
-                            );
-                            self.tell(
-                                call.as_str(),
-                                CenterEvent::Ring(AgentContact {
-                                    agent: agent.as_str().to_string(),
-                                    uri: binding.contact.clone(),
-                                    aor: format!("sip:{}@{}", agent.as_str(), self.domain),
-                                    peer: binding.source,
-                                }),
-                            );
-                        }
-                        None => {
-                            let _ = self.acd.agent_rejected(
-                                call.as_str(),
-                                agent.as_str(),
-                                RejectReason::Unreachable,
-                                now,
-                            );
-                        }
+                AcdOutput::RingAgent { call, agent, queue } => match self.contact(agent.as_str()) {
+                    Some(contact) => {
+                        tracing::info!(
+                            call = call.as_str(),
+                            agent = agent.as_str(),
+                            queue = queue.as_str(),
+                            "ringing agent"
+                        );
+                        self.tell(call.as_str(), CenterEvent::Ring(contact));
                     }
-                }
+                    None => {
+                        let _ = self.acd.agent_rejected(
+                            call.as_str(),
+                            agent.as_str(),
+                            RejectReason::Unreachable,
+                            now,
+                        );
+                    }
+                },
                 AcdOutput::CancelRing { call, agent } => {
                     let agent = agent.as_str().to_string();
                     self.tell(call.as_str(), CenterEvent::CancelRing { agent });
@@ -390,6 +423,17 @@ impl Center {
                 }
             }
         }
+    }
+
+    /// Where `agent`'s phone is reached, if signed in.
+    fn contact(&self, agent: &str) -> Option<AgentContact> {
+        let binding = self.phones.get(agent).and_then(|b| best(b))?;
+        Some(AgentContact {
+            agent: agent.to_string(),
+            uri: binding.contact.clone(),
+            aor: format!("sip:{agent}@{}", self.domain),
+            peer: binding.source,
+        })
     }
 
     fn tell(&self, call: &str, event: CenterEvent) {

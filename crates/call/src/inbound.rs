@@ -28,6 +28,7 @@ use crate::pending_input::{PendingInput, next_input};
 use crate::sip_server::{SipCommand, sleep_until};
 
 mod agent_bridge;
+mod transfer;
 
 const FRAME: Duration = Duration::from_millis(20);
 const RTCP_INTERVAL: Duration = Duration::from_secs(5);
@@ -192,6 +193,8 @@ async fn run_inbound(
         frustration_score: None,
         queue: None,
         agent: None,
+        other: None,
+        transfer: None,
     };
     let outcome = call_task.run(events, start, &mut local).await;
     call_task.leave_center();
@@ -244,6 +247,10 @@ struct CallLoop<'a> {
     queue: Option<agent_bridge::QueuePlace>,
     /// The agent's leg, from ringing to hang-up.
     agent: Option<AgentLeg>,
+    /// A second agent leg: a transfer's target ringing, or the first agent leaving after one.
+    other: Option<AgentLeg>,
+    /// The transfer under way, if any.
+    transfer: Option<transfer::Transfer>,
 }
 
 impl CallLoop<'_> {
@@ -480,6 +487,8 @@ impl CallLoop<'_> {
         let mut rtcp_buf = vec![0u8; 1500];
         let mut agent_buf = vec![0u8; 2048];
         let mut agent_rtcp_buf = vec![0u8; 1500];
+        let mut other_buf = vec![0u8; 2048];
+        let mut other_rtcp_buf = vec![0u8; 1500];
         self.drain_dialplan(Instant::now());
         while self.outcome.is_none() {
             let dialplan_deadline = self.dialplan.poll_timeout();
@@ -506,6 +515,7 @@ impl CallLoop<'_> {
                     // The caller's frame first: a barge-in pauses the bot's very next frame.
                     self.media.receive(now);
                     self.caller_frame(now);
+                    self.check_transfer(now);
                     let (to_caller, to_agent) = self.bridge_tick(now);
                     if let Some(packet) = to_caller {
                         let _ = self.rtp.send_to(&packet, self.media.remote()).await;
@@ -554,7 +564,10 @@ impl CallLoop<'_> {
                     self.center_event(event).await;
                 }
                 input = agent_bridge::next_agent_input(&mut self.agent, &mut agent_buf, &mut agent_rtcp_buf) => {
-                    self.agent_input(input, &agent_buf, &agent_rtcp_buf);
+                    self.agent_input(input, &agent_buf, &agent_rtcp_buf).await;
+                }
+                input = agent_bridge::next_agent_input(&mut self.other, &mut other_buf, &mut other_rtcp_buf) => {
+                    self.other_input(input);
                 }
                 received = self.rtcp.recv_from(&mut rtcp_buf) => {
                     if let Ok((n, _)) = received {

@@ -20,15 +20,17 @@ use crate::sip_server::SipCommand;
 
 /// The caller's place with the contact center, from the queue step to the end of the talk.
 pub(super) struct QueuePlace {
-    pub(super) events: mpsc::UnboundedReceiver<CenterEvent>,
-    request: QueueRequest,
+    /// The center's word on this call; None once the center let the call go (a transfer to a
+    /// person takes it out of the routing).
+    pub(super) events: Option<mpsc::UnboundedReceiver<CenterEvent>>,
+    pub(super) request: QueueRequest,
     /// Music on hold, at the caller's rate (None: silence).
     music: Option<Arc<[i16]>>,
     entered: Instant,
     /// The agent answered: the caller is bridged.
     pub(super) talking: bool,
     /// The agent put the caller on hold.
-    held: bool,
+    pub(super) held: bool,
 }
 
 /// Waits for the next thing from the agent's leg (pending forever without one).
@@ -45,8 +47,8 @@ pub(super) async fn next_agent_input(
 
 /// Waits for the center's next word on the queued call (pending forever when not queued).
 pub(super) async fn next_center_event(queue: &mut Option<QueuePlace>) -> Option<CenterEvent> {
-    match queue.as_mut() {
-        Some(place) => place.events.recv().await,
+    match queue.as_mut().and_then(|place| place.events.as_mut()) {
+        Some(events) => events.recv().await,
         None => std::future::pending().await,
     }
 }
@@ -81,7 +83,7 @@ impl CallLoop<'_> {
             }
         });
         self.queue = Some(QueuePlace {
-            events: rx,
+            events: Some(rx),
             request,
             music,
             entered: now,
@@ -114,7 +116,14 @@ impl CallLoop<'_> {
     pub(super) async fn center_event(&mut self, event: Option<CenterEvent>) {
         let now = Instant::now();
         let Some(event) = event else {
-            // The center stopped (shutdown): treat as an overflow so the caller is not stuck.
+            if let Some(place) = self.queue.as_mut() {
+                place.events = None;
+                if place.talking {
+                    // The center let the call go (a transfer to a person): nothing more to hear.
+                    return;
+                }
+            }
+            // The center stopped (shutdown): an overflow, so the caller is not left waiting.
             return self.overflow(now, "the contact center stopped".to_string(), None);
         };
         match event {
@@ -210,7 +219,7 @@ impl CallLoop<'_> {
     }
 
     /// What the agent's phone is told about the caller.
-    fn briefing(&self) -> AgentBriefing {
+    pub(super) fn briefing(&self) -> AgentBriefing {
         let mut summary = self
             .queue
             .as_ref()
@@ -229,9 +238,16 @@ impl CallLoop<'_> {
     }
 
     /// Acts on something from the agent's leg.
-    pub(super) fn agent_input(&mut self, input: AgentInput, buf: &[u8], rtcp_buf: &[u8]) {
+    pub(super) async fn agent_input(&mut self, input: AgentInput, buf: &[u8], rtcp_buf: &[u8]) {
         let now = Instant::now();
         match input {
+            AgentInput::Sip(SipEvent::Refer { refer_to, .. }) => {
+                let Some(leg) = self.agent.as_ref() else {
+                    return;
+                };
+                let (dialog, agent) = (leg.dialog, leg.agent.clone());
+                self.refer(now, dialog, &agent, &refer_to).await;
+            }
             AgentInput::Sip(event) => self.agent_sip_event(now, event),
             AgentInput::Rtp(n, from) => {
                 if let Some(media) = self.agent.as_mut().and_then(|leg| leg.media()) {
@@ -287,6 +303,14 @@ impl CallLoop<'_> {
                     None => {}
                 }
             }
+            SipEvent::Ended { .. } if self.transfer.is_some() => {
+                // The first agent hung up while the transfer target rings: the target decides.
+                self.agent = None;
+                self.log(
+                    "agent_hangup",
+                    json!({"agent": agent, "by": "agent", "during": "transfer"}),
+                );
+            }
             SipEvent::Ended { cause, .. } => {
                 let connected_ms = self
                     .agent
@@ -335,15 +359,8 @@ impl CallLoop<'_> {
                 }
             }
             SipEvent::InfoDtmf { digit, .. } => self.relay_to_caller(digit),
-            SipEvent::Refer { refer_to, .. } => {
-                self.log("transfer_refused", json!({"agent": agent, "to": refer_to}));
-                self.svc.sip.send(SipCommand::NotifyRefer(
-                    dialog,
-                    501,
-                    "Not Implemented".to_string(),
-                ));
-            }
             SipEvent::Established { .. }
+            | SipEvent::Refer { .. }
             | SipEvent::IncomingCall(_)
             | SipEvent::Registration { .. }
             | SipEvent::Qualified { .. } => {}
@@ -378,7 +395,7 @@ impl CallLoop<'_> {
         self.drain_dialplan(now);
     }
 
-    fn agent_hung_up(&mut self, now: Instant, agent: &str, talked_ms: u64) {
+    pub(super) fn agent_hung_up(&mut self, now: Instant, agent: &str, talked_ms: u64) {
         tracing::info!(agent, talked_ms, "agent hung up");
         self.log(
             "agent_hangup",
@@ -497,6 +514,9 @@ impl CallLoop<'_> {
 
     /// The call is over: the agent's leg is hung up and the center told.
     pub(super) fn leave_center(&mut self) {
+        if let Some(leg) = self.other.take() {
+            self.svc.sip.send(SipCommand::Hangup(leg.dialog));
+        }
         if let Some(mut leg) = self.agent.take() {
             self.svc.sip.send(SipCommand::Hangup(leg.dialog));
             let talked_ms = leg.media().is_some().then(|| {
