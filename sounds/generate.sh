@@ -24,6 +24,19 @@ say enter_order "Please enter your order number, followed by the hash key."
 say invalid_order "Sorry, an order number has 4 to 10 digits."
 say order_lookup "Thank you. We are looking up your order, and will send you an update by email shortly."
 say billing_info "You find all your invoices in your customer account, under My Orders. For questions about a payment, please write to billing at example dot com."
-say transfer "Please hold, we are transferring you to an agent. Transfers are not available yet in this version. Goodbye."
-say agents_closed "Our agents are available Monday to Friday, from 8 in the morning to 6 in the evening."
+say transfer "Please hold, we are connecting you to an agent."
+say agents_busy "Sorry, all our agents are busy. Please try again later."
 say goodbye "Thank you for calling. Goodbye."
+
+# Music on hold for callers waiting in a queue: an arpeggio of plucked chords (C, Am, F, G),
+# made by sox alone.
+music() {
+    local i=0 note
+    for note in C4 E4 G4 C5 G4 E4 A3 C4 E4 A4 E4 C4 F3 A3 C4 F4 C4 A3 G3 B3 D4 G4 D4 B3; do
+        sox -R -n -r 8000 -c 1 -b 16 "$tmp/note$(printf %02d "$i").wav" \
+            synth 0.35 pluck "$note" vol 0.5 fade 0 0.35 0.1
+        i=$((i + 1))
+    done
+    sox -R "$tmp"/note*.wav hold_music.wav
+}
+music

@@ -199,10 +199,8 @@ fn baresip_caller_with_real_speech_enters_an_order_number() {
         "the gateway side holds the prompts: only {gateway_active:.2} s are not silent"
     );
     // And the caller heard them: baresip's sndfile module wrote what it decoded.
-    let heard = std::fs::read_dir(&phone_dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.to_string_lossy().ends_with("-dec.wav"))
+    let heard = phone
+        .heard()
         .unwrap_or_else(|| panic!("baresip wrote no dump-*-dec.wav; its log:\n{}", phone.log()));
     let (heard_rate, heard) = wav_channel(&heard, 0);
     let heard_active = active_seconds(heard_rate, &heard, ACTIVE_RMS);

@@ -84,18 +84,25 @@ impl Gateway {
     /// Starts a gateway serving the dialplans in `dialplans`, with `default` (a file stem there)
     /// for every dialled number. Speech models are not loaded unless `extra` has a `[speech]`
     /// section: telephony tests don't need them. The web server listens on a free port.
+    /// Without `[[queue]]` tables in `extra`, the `support` queue the example dialplans name
+    /// is configured, with no agents.
     pub fn start_with_default_dialplan(dialplans: &Path, default: &str, extra: &str) -> Gateway {
         let speech_off = if extra.contains("[speech]") {
             ""
         } else {
             "\n[speech]\nenabled = false\n"
         };
+        let queues = if extra.contains("[[queue]]") {
+            ""
+        } else {
+            "\n[[queue]]\nname = \"support\"\nmax_wait_secs = 30\noverflow = \"node:agents_busy\"\n"
+        };
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let web: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let rtp = 20_000 + (port % 2000) * 10;
         let config = format!(
-            "[sip]\nlisten = \"127.0.0.1:{port}\"\n\n[web]\nlisten = \"{web}\"\n\n[media]\nrtp_ports = [{rtp}, {}]\n\n[dialplans]\ndir = \"{}\"\nsounds_dir = \"{}\"\ndefault = \"{default}\"\n\n[store]\nurl = \"sqlite:{}\"\n\n[recordings]\ndir = \"{}\"\n{speech_off}{extra}",
+            "[sip]\nlisten = \"127.0.0.1:{port}\"\n\n[web]\nlisten = \"{web}\"\n\n[media]\nrtp_ports = [{rtp}, {}]\n\n[dialplans]\ndir = \"{}\"\nsounds_dir = \"{}\"\ndefault = \"{default}\"\n\n[store]\nurl = \"sqlite:{}\"\n\n[recordings]\ndir = \"{}\"\n{speech_off}{extra}{queues}",
             rtp + 4000,
             dialplans.display(),
             repo().join("sounds").display(),

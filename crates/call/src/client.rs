@@ -74,7 +74,13 @@ pub async fn place_call(opts: CallOptions) -> Result<CallReport, String> {
         seed: u64::from(rand_u32()) << 32 | u64::from(rand_u32()),
     });
     // Calls to the caller itself are not served: drop them.
-    let sip = spawn_sip(endpoint, SipSockets { udp, tcp: None }, Box::new(|_, _| {}));
+    let (unrouted, _) = tokio::sync::mpsc::unbounded_channel();
+    let sip = spawn_sip(
+        endpoint,
+        SipSockets { udp, tcp: None },
+        Box::new(|_, _| {}),
+        unrouted,
+    );
     let rtp = UdpSocket::bind(SocketAddr::new(local_ip, 0))
         .await
         .map_err(|e| format!("cannot bind an RTP socket: {e}"))?;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
+use sb_center::CenterConfig;
 use sb_dialog::Dialplan;
 use sb_media::Codec;
 use sb_media::prompt::PromptCache;
@@ -14,6 +15,7 @@ use sb_store::StoreWriter;
 use tokio::net::{TcpListener, UdpSocket};
 
 use crate::caller_speech::SpeechServices;
+use crate::contact_center::{CenterHandle, spawn_center};
 use crate::inbound::{bind_pair, spawn_inbound};
 use crate::sip_server::{SipHandle, SipSockets, spawn_sip};
 use crate::understanding::KnowledgeBase;
@@ -34,6 +36,9 @@ pub struct CallSettings {
     pub max_duration: Duration,
     /// Calls with no RTP for this long are ended.
     pub rtp_timeout: Duration,
+    /// The API's address of a call without its id (`http://host:8080/api/calls/`), sent to
+    /// agents' phones; None when the API is not served.
+    pub call_links: Option<String>,
 }
 
 /// Hands out RTP/RTCP port pairs round-robin from the configured range.
@@ -79,27 +84,32 @@ pub struct DialplanRegistry {
     sounds_dir: PathBuf,
     default: String,
     routes: HashMap<String, String>,
+    /// The configured queues, which `queue` steps may name.
+    queues: Vec<String>,
     plans: RwLock<HashMap<String, (Arc<Dialplan>, SystemTime)>>,
 }
 
 impl DialplanRegistry {
-    /// Loads every `*.toml` in `dir`; any invalid file is an error naming file:line.
+    /// Loads every `*.toml` in `dir`; any invalid file is an error naming file:line. `queues`
+    /// are the configured queues the dialplans' `queue` steps may name.
     pub fn load(
         dir: &Path,
         sounds_dir: &Path,
         default: &str,
         routes: HashMap<String, String>,
+        queues: Vec<String>,
     ) -> Result<Self, String> {
         let registry = DialplanRegistry {
             dir: dir.to_path_buf(),
             sounds_dir: sounds_dir.to_path_buf(),
             default: default.to_string(),
             routes,
+            queues,
             plans: RwLock::new(HashMap::new()),
         };
         let mut errors = Vec::new();
         for path in registry.files()? {
-            match Dialplan::load(&path, sounds_dir) {
+            match registry.load_file(&path) {
                 Ok(plan) => {
                     let mtime = mtime(&path);
                     registry
@@ -127,6 +137,14 @@ impl DialplanRegistry {
         }
         drop(plans);
         Ok(registry)
+    }
+
+    /// Reads and checks one dialplan file, its queues included.
+    fn load_file(&self, path: &Path) -> Result<Dialplan, sb_dialog::DialplanErrors> {
+        let queues: Vec<&str> = self.queues.iter().map(String::as_str).collect();
+        let plan = Dialplan::load(path, &self.sounds_dir)?;
+        plan.check_queues(&queues)?;
+        Ok(plan)
     }
 
     fn files(&self) -> Result<Vec<PathBuf>, String> {
@@ -179,7 +197,7 @@ impl DialplanRegistry {
             if known == Some(mtime) {
                 continue;
             }
-            match Dialplan::load(&path, &self.sounds_dir) {
+            match self.load_file(&path) {
                 Ok(plan) => {
                     tracing::info!(dialplan = %name, "dialplan reloaded");
                     self.plans
@@ -232,6 +250,21 @@ pub struct Services {
     pub webhooks: WebhookClient,
     /// The knowledge base of the dialplans' `bot` steps (None when none is configured).
     pub knowledge: Option<KnowledgeBase>,
+    /// The contact center: queues and agents (None when no queues are configured).
+    pub center: Option<CenterHandle>,
+}
+
+impl Services {
+    /// The music on hold of `queue`, if it has one.
+    pub fn center_music(&self, queue: &str) -> Option<PathBuf> {
+        self.center.as_ref()?.music(queue)
+    }
+
+    /// Where the API shows call `id`, for agents' desktops (None when the API is not served).
+    pub fn call_link(&self, id: &str) -> Option<String> {
+        let base = self.settings.call_links.as_ref()?;
+        Some(format!("{base}{id}"))
+    }
 }
 
 /// Where the gateway listens.
@@ -253,7 +286,17 @@ pub struct Gateway {
     pub services: Arc<Services>,
 }
 
+/// The contact center to run: queues and agents, and where queue music paths start.
+#[derive(Debug, Clone)]
+pub struct CenterSetup {
+    /// `[[queue]]` and `[[agent]]` sections, validated.
+    pub config: CenterConfig,
+    /// Relative `music` paths of queues are resolved against this.
+    pub music_dir: PathBuf,
+}
+
 /// Binds the sockets and starts serving calls.
+#[allow(clippy::too_many_arguments)] // each a separate part of the gateway, built by `serve`
 pub async fn start(
     listen: Listen,
     endpoint: EndpointConfig,
@@ -262,14 +305,20 @@ pub async fn start(
     dialplans: Arc<DialplanRegistry>,
     speech: Option<SpeechServices>,
     knowledge: Option<KnowledgeBase>,
-) -> std::io::Result<Gateway> {
-    let udp = UdpSocket::bind(listen.udp).await?;
-    let udp_addr = udp.local_addr()?;
+    center: Option<CenterSetup>,
+) -> Result<Gateway, String> {
+    let bind_error = |e: std::io::Error| format!("cannot listen for SIP on {}: {e}", listen.udp);
+    let udp = UdpSocket::bind(listen.udp).await.map_err(bind_error)?;
+    let udp_addr = udp.local_addr().map_err(bind_error)?;
     let tcp = match listen.tcp {
-        Some(addr) => Some(TcpListener::bind(addr).await?),
+        Some(addr) => Some(TcpListener::bind(addr).await.map_err(bind_error)?),
         None => None,
     };
-    let tcp_addr = tcp.as_ref().map(|t| t.local_addr()).transpose()?;
+    let tcp_addr = tcp
+        .as_ref()
+        .map(|t| t.local_addr())
+        .transpose()
+        .map_err(bind_error)?;
     let mut endpoint = endpoint;
     if endpoint.public_addr.port() == 0 {
         endpoint.public_addr.set_port(udp_addr.port());
@@ -282,7 +331,24 @@ pub async fn start(
         }
     });
     let webhooks = WebhookClient::new(&endpoint.user_agent);
-    let sip = spawn_sip(SipEndpoint::new(endpoint), SipSockets { udp, tcp }, spawner);
+    let domain = endpoint.public_addr.to_string();
+    let (unrouted, registrations) = tokio::sync::mpsc::unbounded_channel();
+    let sip = spawn_sip(
+        SipEndpoint::new(endpoint),
+        SipSockets { udp, tcp },
+        spawner,
+        unrouted,
+    );
+    let center = match center {
+        Some(setup) => Some(spawn_center(
+            &setup.config,
+            sip.clone(),
+            registrations,
+            domain,
+            &setup.music_dir,
+        )?),
+        None => None,
+    };
     let services = Arc::new(Services {
         ports: PortPool::new(settings.rtp_ports),
         settings,
@@ -293,6 +359,7 @@ pub async fn start(
         speech,
         webhooks,
         knowledge,
+        center,
     });
     let _ = services_slot.set(services.clone());
     tokio::spawn(async move {

@@ -19,12 +19,16 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
+use crate::agent_leg::AgentLeg;
 use crate::bot_voice::{BotVoice, SpokenLine, VoiceNote};
 use crate::caller_speech::{CallerEvent, CallerSpeech, RecognitionResult};
 use crate::gateway::Services;
 use crate::media_session::{DtmfSource, MediaEvent, MediaParams, MediaSession};
 use crate::pending_input::{PendingInput, next_input};
 use crate::sip_server::{SipCommand, sleep_until};
+
+mod agent_bridge;
+mod transfer;
 
 const FRAME: Duration = Duration::from_millis(20);
 const RTCP_INTERVAL: Duration = Duration::from_secs(5);
@@ -185,8 +189,15 @@ async fn run_inbound(
         started: start,
         webhook: None,
         understanding: None,
+        caller_uri: call.from.clone(),
+        frustration_score: None,
+        queue: None,
+        agent: None,
+        other: None,
+        transfer: None,
     };
     let outcome = call_task.run(events, start, &mut local).await;
+    call_task.leave_center();
     call_task.finish_speech().await;
     let seconds = finish_recording(call_task.media.take_recorder()).await;
     store.event(
@@ -228,6 +239,18 @@ struct CallLoop<'a> {
     webhook: Option<PendingInput>,
     /// The knowledge base's matching for the dialplan's `bot` step, while it runs.
     understanding: Option<PendingInput>,
+    /// The caller's URI (From), shown to agents.
+    caller_uri: String,
+    /// The caller's latest frustration score, for the agent's briefing.
+    frustration_score: Option<f32>,
+    /// The caller's place with the contact center, from a queue step to the end of the talk.
+    queue: Option<agent_bridge::QueuePlace>,
+    /// The agent's leg, from ringing to hang-up.
+    agent: Option<AgentLeg>,
+    /// A second agent leg: a transfer's target ringing, or the first agent leaving after one.
+    other: Option<AgentLeg>,
+    /// The transfer under way, if any.
+    transfer: Option<transfer::Transfer>,
 }
 
 impl CallLoop<'_> {
@@ -334,6 +357,7 @@ impl CallLoop<'_> {
             asr_confidence: Some(recognition.confidence),
             no_match: self.no_match,
         });
+        self.frustration_score = Some(reading.score);
         let cues: Vec<&str> = reading.cues.iter().map(|c| c.label()).collect();
         tracing::info!(
             score = reading.score,
@@ -461,6 +485,10 @@ impl CallLoop<'_> {
         let max_end = start + self.svc.settings.max_duration;
         let mut buf = vec![0u8; 2048];
         let mut rtcp_buf = vec![0u8; 1500];
+        let mut agent_buf = vec![0u8; 2048];
+        let mut agent_rtcp_buf = vec![0u8; 1500];
+        let mut other_buf = vec![0u8; 2048];
+        let mut other_rtcp_buf = vec![0u8; 1500];
         self.drain_dialplan(Instant::now());
         while self.outcome.is_none() {
             let dialplan_deadline = self.dialplan.poll_timeout();
@@ -487,8 +515,17 @@ impl CallLoop<'_> {
                     // The caller's frame first: a barge-in pauses the bot's very next frame.
                     self.media.receive(now);
                     self.caller_frame(now);
-                    if let Some(packet) = self.media.send() {
+                    self.check_transfer(now);
+                    let (to_caller, to_agent) = self.bridge_tick(now);
+                    if let Some(packet) = to_caller {
                         let _ = self.rtp.send_to(&packet, self.media.remote()).await;
+                    }
+                    if let (Some(packet), Some(leg)) = (to_agent, self.agent.as_mut()) {
+                        let remote = leg.media().map(|m| m.remote());
+                        if let Some(remote) = remote {
+                            let _ = leg.rtp.send_to(&packet, remote).await;
+                        }
+                        self.agent_speech_events();
                     }
                     let now_ms = self.call_ms(now);
                     let lines = self.voice.finished_lines(&self.media, now_ms);
@@ -501,6 +538,12 @@ impl CallLoop<'_> {
                             .unwrap_or_default();
                         let report = self.media.rtcp_report(now, wall);
                         let _ = self.rtcp.send_to(&report, self.media.rtcp_remote()).await;
+                        if let Some(leg) = self.agent.as_mut()
+                            && let Some(media) = leg.media()
+                        {
+                            let (report, to) = (media.rtcp_report(now, wall), media.rtcp_remote());
+                            let _ = leg.rtcp.send_to(&report, to).await;
+                        }
                         self.check_timeouts(now, max_end);
                     }
                 }
@@ -516,6 +559,15 @@ impl CallLoop<'_> {
                 }
                 result = next_result(&mut self.caller) => {
                     self.recognition_result(result);
+                }
+                event = agent_bridge::next_center_event(&mut self.queue) => {
+                    self.center_event(event).await;
+                }
+                input = agent_bridge::next_agent_input(&mut self.agent, &mut agent_buf, &mut agent_rtcp_buf) => {
+                    self.agent_input(input, &agent_buf, &agent_rtcp_buf).await;
+                }
+                input = agent_bridge::next_agent_input(&mut self.other, &mut other_buf, &mut other_rtcp_buf) => {
+                    self.other_input(input);
                 }
                 received = self.rtcp.recv_from(&mut rtcp_buf) => {
                     if let Ok((n, _)) = received {
@@ -628,6 +680,7 @@ impl CallLoop<'_> {
                     EndCause::LocalHangup => "completed",
                     EndCause::Rejected(_) => "rejected",
                 };
+                self.leave_center();
                 self.dialplan.handle_input(Input::CallerHangup, now);
                 self.drain_dialplan(now);
                 self.outcome = Some(outcome.to_string());
@@ -645,6 +698,7 @@ impl CallLoop<'_> {
         while let Some(event) = self.media.poll_event() {
             match event {
                 MediaEvent::Dtmf(digit, source) => self.digit(now, digit, source),
+                MediaEvent::PlaybackFinished if self.with_center() => self.hold_music(),
                 MediaEvent::PlaybackFinished => {
                     self.dialplan.handle_input(Input::PlaybackFinished, now);
                     self.drain_dialplan(now);
@@ -662,6 +716,9 @@ impl CallLoop<'_> {
             "dtmf",
             json!({"digit": digit.to_string(), "via": source.as_str()}),
         );
+        if self.relay_to_agent(digit) {
+            return;
+        }
         self.stopped_by = "dtmf";
         self.dialplan.handle_input(Input::Digit(digit), now);
         self.drain_dialplan(now);
@@ -738,6 +795,7 @@ impl CallLoop<'_> {
                         caller.transcribe(enabled);
                     }
                 }
+                Output::Queue(request) => self.enter_queue(now, request),
                 Output::Hangup { reason } => {
                     self.log("hangup", json!({"by": "gateway", "reason": reason}));
                     if self.outcome.is_none() {

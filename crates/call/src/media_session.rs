@@ -291,6 +291,21 @@ impl MediaSession {
     pub fn send(&mut self) -> Option<Vec<u8>> {
         self.fill_outgoing();
         self.record();
+        self.packet()
+    }
+
+    /// The second half of a bridged 20 ms step: sends `pcm` (the other leg's frame, at this
+    /// leg's rate) instead of prompts; records both directions like [`MediaSession::send`].
+    pub fn send_audio(&mut self, pcm: &[i16]) -> Option<Vec<u8>> {
+        let take = pcm.len().min(self.frame);
+        self.scratch_out[..take].copy_from_slice(&pcm[..take]);
+        self.scratch_out[take..].fill(0);
+        self.record();
+        self.packet()
+    }
+
+    /// The RTP packet for the outgoing frame (or a DTMF event), None while on hold.
+    fn packet(&mut self) -> Option<Vec<u8>> {
         if self.hold {
             return None;
         }

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use sb_sip::message::frame_length;
-use sb_sip::{DialogId, IncomingCall, OutgoingCall, Peer, SipEndpoint, SipEvent, TransportKind};
+use sb_sip::{
+    DialogId, IncomingCall, OutgoingCall, Peer, QualifyId, SipEndpoint, SipEvent, TransportKind,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{mpsc, oneshot};
@@ -27,6 +29,11 @@ pub enum SipCommand {
     RejectReinvite(DialogId, u16, String),
     /// Hang up (BYE, CANCEL or a final response, whatever the state needs).
     Hangup(DialogId),
+    /// Report how a transfer asked for by REFER went (a NOTIFY with the status line).
+    NotifyRefer(DialogId, u16, String),
+    /// Probe a phone with OPTIONS; the probe's id comes back on the oneshot, its result as
+    /// `SipEvent::Qualified` on the channel for events of no call.
+    Qualify(Peer, String, oneshot::Sender<QualifyId>),
     /// Place a call; events for it go to the sender, its id comes back on the oneshot.
     Invite(
         Box<OutgoingCall>,
@@ -76,8 +83,14 @@ pub struct SipSockets {
     pub tcp: Option<TcpListener>,
 }
 
-/// Starts the SIP task; returns the handle for commands.
-pub fn spawn_sip(endpoint: SipEndpoint, sockets: SipSockets, spawner: CallSpawner) -> SipHandle {
+/// Starts the SIP task; returns the handle for commands. Events of no call (registrations,
+/// OPTIONS probe results) go to `unrouted`.
+pub fn spawn_sip(
+    endpoint: SipEndpoint,
+    sockets: SipSockets,
+    spawner: CallSpawner,
+    unrouted: mpsc::UnboundedSender<SipEvent>,
+) -> SipHandle {
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (in_tx, in_rx) = mpsc::unbounded_channel();
     if let Some(listener) = sockets.tcp {
@@ -92,6 +105,7 @@ pub fn spawn_sip(endpoint: SipEndpoint, sockets: SipSockets, spawner: CallSpawne
             tcp: HashMap::new(),
             calls: HashMap::new(),
             spawner,
+            unrouted,
         }
         .run(cmd_rx, in_rx),
     );
@@ -185,6 +199,7 @@ struct SipTask {
     tcp: HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>,
     calls: HashMap<DialogId, mpsc::UnboundedSender<SipEvent>>,
     spawner: CallSpawner,
+    unrouted: mpsc::UnboundedSender<SipEvent>,
 }
 
 impl SipTask {
@@ -226,6 +241,10 @@ impl SipTask {
                 ep.reject_reinvite(now, id, code, &reason)
             }
             SipCommand::Hangup(id) => ep.hangup(now, id),
+            SipCommand::NotifyRefer(id, code, reason) => ep.notify_refer(now, id, code, &reason),
+            SipCommand::Qualify(peer, uri, reply) => {
+                let _ = reply.send(ep.qualify(now, peer, &uri));
+            }
             SipCommand::Invite(call, events, reply) => {
                 let id = ep.invite(now, *call);
                 self.calls.insert(id, events);
@@ -258,8 +277,8 @@ impl SipTask {
                     (self.spawner)(call, rx);
                 }
                 other => {
-                    // Registrations and qualify results concern no call.
                     let Some(id) = dialog_of(&other) else {
+                        let _ = self.unrouted.send(other);
                         continue;
                     };
                     let ended = matches!(other, SipEvent::Ended { .. });

@@ -66,9 +66,9 @@ impl<'a> Diagnostics<'a> {
         self.text
     }
 
-    /// Records a problem at the start of `span` (byte offsets into the text).
-    pub(crate) fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
-        let offset = span.start.min(self.text.len());
+    /// The line and column (both 1-based) of byte `offset`.
+    pub(crate) fn position(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&start| start <= offset);
         let line_start = self.line_starts[line - 1];
         // The text is valid UTF-8, but an offset from a recovering parser could
@@ -77,6 +77,12 @@ impl<'a> Diagnostics<'a> {
             .text
             .get(line_start..offset)
             .map_or(1, |before| before.chars().count() + 1);
+        (line, column)
+    }
+
+    /// Records a problem at the start of `span` (byte offsets into the text).
+    pub(crate) fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
+        let (line, column) = self.position(span.start);
         self.errors.push(DialplanError {
             file: self.file.to_path_buf(),
             line,

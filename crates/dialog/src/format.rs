@@ -8,6 +8,7 @@ use crate::bot::Bot;
 use crate::condition::Condition;
 use crate::error::{DialplanError, DialplanErrors};
 use crate::hours::Schedule;
+use crate::queue::{Queue, QueueReference, unknown_queues};
 use crate::template::Template;
 use crate::webhook::Webhook;
 
@@ -20,6 +21,10 @@ pub struct Dialplan {
     /// Whether to transcribe everything the caller says from the start of the call.
     pub(crate) transcribe: bool,
     pub(crate) nodes: BTreeMap<String, Action>,
+    /// The file it was read from.
+    pub(crate) file: PathBuf,
+    /// The queues its `queue` steps name.
+    pub(crate) queues: Vec<QueueReference>,
 }
 
 /// What a node does.
@@ -39,6 +44,7 @@ pub(crate) enum Action {
     Hangup(Hangup),
     /// A conversation with the knowledge base behind it; boxed, as it is much larger.
     Bot(Box<Bot>),
+    Queue(Queue),
 }
 
 /// One piece of a prompt as written: a sound file, or text to speak once filled in.
@@ -211,6 +217,12 @@ impl Dialplan {
     /// The node a call starts in.
     pub fn start(&self) -> &str {
         &self.start
+    }
+
+    /// Checks that every queue a `queue` step names is among `known` (the configured queues);
+    /// the errors point at the names in the file.
+    pub fn check_queues(&self, known: &[&str]) -> Result<(), DialplanErrors> {
+        unknown_queues(&self.file, &self.queues, known)
     }
 
     /// The names of all nodes, sorted.

@@ -18,12 +18,14 @@ use crate::bot::{Conversation, Understanding};
 use crate::escalation::Reading;
 use crate::format::{Action, Collect, Dialplan, Expect, Listen, Menu, PromptPart, Prompting};
 use crate::handoff::READINGS_KEPT;
+use crate::queue::QueueRequest;
 use crate::understand::{Match, best_option, sounds_finished, spoken_digits, yes_or_no};
 use crate::webhook::{
     self, BadReply, ReplyVars, Webhook, WebhookFailure, WebhookRequest, reply_variables,
 };
 
 mod bot_step;
+mod queue_step;
 
 /// Nodes entered in a row without the caller doing anything before the call is ended as a loop.
 const MAX_STEPS_WITHOUT_WAITING: usize = 100;
@@ -80,6 +82,21 @@ pub enum Input {
         /// The cues that fired, by their names (`asked_for_human`, `negative_words`, …).
         cues: Vec<String>,
     },
+    /// An agent answered the caller queued by the last [`Output::Queue`].
+    AgentConnected {
+        /// The agent's id.
+        agent: String,
+    },
+    /// The queue of the last [`Output::Queue`] gave up on the caller (maximum wait, no agent).
+    QueueOverflow {
+        /// Why, for the timeline.
+        reason: String,
+        /// The node the queue's configuration names (`overflow = "node:…"`); the step's
+        /// `on_overflow` when absent or not in this dialplan.
+        node: Option<String>,
+    },
+    /// The agent connected by [`Input::AgentConnected`] hung up; the caller is still there.
+    AgentHungUp,
     /// The caller hung up; the interpreter finishes without asking to hang up.
     CallerHangup,
 }
@@ -152,6 +169,10 @@ pub enum Output {
         /// Whether transcribing is on from now.
         enabled: bool,
     },
+    /// Put the caller in line for an agent, then report [`Input::AgentConnected`] and
+    /// [`Input::AgentHungUp`], or [`Input::QueueOverflow`]. Keys and speech are the agent's
+    /// business meanwhile: the interpreter ignores them.
+    Queue(QueueRequest),
     /// Hang up the call.
     Hangup {
         /// Why, for the call record.
@@ -211,6 +232,14 @@ enum State {
     BotUnderstand {
         text: String,
         deadline: Instant,
+    },
+    /// A queue step waits for an agent.
+    Queued {
+        since: Instant,
+    },
+    /// The caller talks with an agent.
+    WithAgent {
+        since: Instant,
     },
     Finished,
 }
@@ -413,6 +442,9 @@ impl DialplanInterpreter {
                 self.webhook_failed(now, kind.as_str(), &detail, None)
             }
             Input::Understood(understanding) => self.bot_understood(now, understanding),
+            Input::AgentConnected { agent } => self.agent_connected(now, agent),
+            Input::QueueOverflow { reason, node } => self.queue_overflow(now, reason, node),
+            Input::AgentHungUp => self.agent_hung_up(now),
             Input::Frustration { score, trend, cues } => {
                 if self.readings.len() == READINGS_KEPT {
                     self.readings.pop_front();
@@ -769,6 +801,7 @@ impl DialplanInterpreter {
                 After::Hangup(hangup.reason.clone()),
             ),
             Action::Bot(bot) => self.bot_enter(now, bot),
+            Action::Queue(queue) => self.queue_enter(now, queue),
         }
     }
 

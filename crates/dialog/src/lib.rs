@@ -15,6 +15,7 @@ mod handoff;
 mod hours;
 mod interpreter;
 mod parse;
+mod queue;
 mod slots;
 mod template;
 mod understand;
@@ -27,4 +28,5 @@ pub use format::Dialplan;
 pub use interpreter::{
     DialplanEvent, DialplanInterpreter, Input, ListenRequest, Output, PromptItem, TurnContext,
 };
+pub use queue::{PRIORITIES, QueueRequest};
 pub use webhook::{WebhookFailure, WebhookMethod, WebhookRequest};

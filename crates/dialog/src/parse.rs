@@ -20,19 +20,21 @@ use crate::format::{
     PromptPart, Prompting, Set, Transcribe, When,
 };
 use crate::hours::{Schedule, parse_closed, parse_open};
+use crate::queue::QueueReference;
 use crate::template::{Template, is_variable_name};
 use crate::understand::{stemmed_words, words};
 use crate::validate::{Graph, GraphNode, suggestion};
 use crate::webhook::{self, ReplyVars, Webhook, WebhookMethod};
 
 mod bot;
+mod queue;
 
 type Span = Range<usize>;
 type Value<'i> = Spanned<DeValue<'i>>;
 type Key<'i> = Spanned<DeString<'i>>;
 
 /// The action keys of a node; a node has exactly one.
-const ACTIONS: [&str; 13] = [
+const ACTIONS: [&str; 14] = [
     "play",
     "menu",
     "collect",
@@ -46,6 +48,7 @@ const ACTIONS: [&str; 13] = [
     "transcribe",
     "webhook",
     "bot",
+    "queue",
 ];
 /// The keys a caller can press.
 const DTMF_KEYS: &str = "0123456789*#ABCD";
@@ -119,13 +122,21 @@ pub(crate) fn parse(
         sounds_dir,
         graph: Graph::default(),
         node: String::new(),
+        queues: Vec::new(),
     };
     let plan = reader.document(&root);
     let Reader {
-        mut diag, graph, ..
+        mut diag,
+        graph,
+        queues,
+        ..
     } = reader;
     graph.check(&mut diag);
-    diag.finish(plan)
+    diag.finish(plan.map(|plan| Dialplan {
+        file: file.to_path_buf(),
+        queues,
+        ..plan
+    }))
 }
 
 /// Parses `500ms`, `5s` or `2m`: a whole number and a unit, more than zero.
@@ -194,6 +205,8 @@ struct Reader<'a> {
     graph: Graph,
     /// The node being read, for messages and for recording its edges.
     node: String,
+    /// Every queue named, checked against the configuration once it is known.
+    queues: Vec<QueueReference>,
 }
 
 impl Reader<'_> {
@@ -501,6 +514,8 @@ impl Reader<'_> {
             vars: vars?,
             transcribe: transcribe?,
             nodes: nodes?,
+            file: PathBuf::new(),
+            queues: Vec::new(),
         })
     }
 
@@ -712,6 +727,7 @@ impl Reader<'_> {
             "when" => self.when(value, otherwise, key.span()).map(Action::When),
             "hours" => self.hours(value, default_tz).map(Action::Hours),
             "webhook" => self.webhook(value).map(Action::Webhook),
+            "queue" => self.queue(value).map(Action::Queue),
             "bot" => self
                 .bot(value, default_tz)
                 .map(|bot| Action::Bot(Box::new(bot))),

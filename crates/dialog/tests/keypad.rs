@@ -38,10 +38,11 @@ fn validates() {
     assert_eq!(
         plan.node_names().collect::<Vec<_>>(),
         [
-            "agent_hours",
-            "agents_closed",
+            "agent",
+            "agents_busy",
             "billing",
             "goodbye",
+            "goodbye_after_agent",
             "greeting",
             "main_menu",
             "order_lookup",
@@ -85,8 +86,10 @@ fn order_status_billing_and_closed_agents_lead_back_to_the_menu() {
     step(call.played());
     step(call.played());
 
-    let log = step(call.press("0"));
-    assert!(log.iter().any(|l| l.contains(r#""open":false"#)), "{log:?}");
+    // An agent: nobody answers in time, back to the menu.
+    step(call.press("0"));
+    step(call.played());
+    step(call.queue_overflows("max_wait"));
     step(call.played());
     step(call.played());
 
@@ -101,8 +104,9 @@ fn order_status_billing_and_closed_agents_lead_back_to_the_menu() {
             "main_menu",
             "billing",
             "main_menu",
-            "agent_hours",
-            "agents_closed",
+            "transfer",
+            "agent",
+            "agents_busy",
             "main_menu",
             "main_menu"
         ]
@@ -110,15 +114,29 @@ fn order_status_billing_and_closed_agents_lead_back_to_the_menu() {
 }
 
 #[test]
-fn open_agents_get_the_transfer_prompt_then_a_hangup() {
-    // Monday 10:00 in Berlin.
+fn zero_queues_the_caller_for_an_agent_and_ends_after_them() {
     let mut call = in_main_menu(utc("2026-05-18T08:00:00Z"));
-    assert_eq!(nodes(&call.press("0")), ["agent_hours", "transfer"]);
+    assert_eq!(nodes(&call.press("0")), ["transfer"]);
     assert_eq!(
         call.played().last().unwrap(),
-        "hangup transfer to an agent (not available yet)"
+        r#"queue support general "asked for an agent at `agent`""#
+    );
+    call.agent_answers("anna");
+    assert_eq!(nodes(&call.agent_hangs_up()), ["goodbye_after_agent"]);
+    assert_eq!(
+        call.played().last().unwrap(),
+        "hangup the agent ended the call"
     );
     assert!(call.dialplan.is_finished());
+}
+
+#[test]
+fn a_busy_queue_leads_back_to_the_menu() {
+    let mut call = in_main_menu(utc("2026-05-18T08:00:00Z"));
+    call.press("0");
+    call.played();
+    assert_eq!(nodes(&call.queue_overflows("max_wait")), ["agents_busy"]);
+    assert_eq!(nodes(&call.played()), ["main_menu"]);
 }
 
 #[test]

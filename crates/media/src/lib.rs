@@ -10,6 +10,7 @@ pub mod conceal;
 pub mod dtmf;
 pub mod jitter;
 pub mod prompt;
+pub mod rate_converter;
 pub mod recorder;
 pub mod rtcp;
 pub mod rtp;
@@ -24,6 +25,7 @@ pub use dtmf::{
 };
 pub use jitter::{JitterBuffer, JitterConfig, JitterStats, Playout};
 pub use prompt::{PromptCache, PromptError, load_prompt};
+pub use rate_converter::RateConverter;
 pub use recorder::{RecordingInfo, StereoRecorder, repair_wav};
 pub use rtcp::{
     ReceptionStats, ReportBlock, RtcpError, RtcpReport, SenderInfo, build_receiver_report,

@@ -8,11 +8,19 @@ use sb_store::{CallFilter, Store, TranscriptLine};
 
 use crate::config::Config;
 
-/// Validates dialplan files and prints every problem as FILE:LINE:COL: REASON.
-pub fn check_dialplans(files: &[PathBuf], sounds: &Path) -> anyhow::Result<ExitCode> {
+/// Validates dialplan files and prints every problem as FILE:LINE:COL: REASON; `queues` are
+/// the configured queues their `queue` steps may name.
+pub fn check_dialplans(
+    files: &[PathBuf],
+    sounds: &Path,
+    queues: &[String],
+) -> anyhow::Result<ExitCode> {
+    let queues: Vec<&str> = queues.iter().map(String::as_str).collect();
     let mut bad = 0;
     for file in files {
-        match sb_dialog::Dialplan::load(file, sounds) {
+        let loaded = sb_dialog::Dialplan::load(file, sounds)
+            .and_then(|plan| plan.check_queues(&queues).map(|()| plan));
+        match loaded {
             Ok(plan) => println!(
                 "{}: ok ({} nodes, starts at {:?})",
                 file.display(),

@@ -35,6 +35,12 @@ pub struct Config {
     pub user: Vec<sb_web::UserConfig>,
     /// `[[token]]`: API tokens for integrations.
     pub token: Vec<sb_web::TokenConfig>,
+    /// `[[queue]]` tables: where callers wait for agents.
+    #[serde(rename = "queue")]
+    pub queues: Vec<sb_center::QueueConfig>,
+    /// `[[agent]]` tables: people whose SIP phones register here.
+    #[serde(rename = "agent")]
+    pub agents: Vec<sb_center::AgentConfig>,
     /// Directory relative paths are resolved against (not a key in the file).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -52,6 +58,8 @@ pub struct SipConfig {
     pub public_ip: Option<IpAddr>,
     /// User-Agent / Server header.
     pub user_agent: String,
+    /// Digest realm agents' phones register in (their user name is the agent id).
+    pub realm: String,
 }
 
 /// `[trunk]`
@@ -184,6 +192,8 @@ impl Default for Config {
             web: sb_web::WebConfig::default(),
             user: Vec::new(),
             token: Vec::new(),
+            queues: Vec::new(),
+            agents: Vec::new(),
             base_dir: PathBuf::from("."),
         }
     }
@@ -196,6 +206,7 @@ impl Default for SipConfig {
             tcp: true,
             public_ip: None,
             user_agent: format!("Switchboard/{}", env!("CARGO_PKG_VERSION")),
+            realm: "switchboard".into(),
         }
     }
 }
@@ -326,7 +337,21 @@ impl Config {
         if lo >= hi || lo < 1024 {
             return Err("[media] rtp_ports must be [low, high] with 1024 <= low < high".into());
         }
+        self.center().validate().map_err(|e| e.to_string())?;
         Ok(())
+    }
+
+    /// The `[[queue]]` and `[[agent]]` sections together.
+    pub fn center(&self) -> sb_center::CenterConfig {
+        sb_center::CenterConfig {
+            queues: self.queues.clone(),
+            agents: self.agents.clone(),
+        }
+    }
+
+    /// The names of the configured queues, for checking dialplans' `queue` steps.
+    pub fn queue_names(&self) -> Vec<String> {
+        self.queues.iter().map(|q| q.name.clone()).collect()
     }
 
     /// A path from the file, resolved against the config directory.

@@ -164,7 +164,7 @@ fn main() -> ExitCode {
                 command: DialplanCommand::Check { files, sounds },
             } => {
                 let sounds = sounds.unwrap_or_else(|| config.path(&config.dialplans.sounds_dir));
-                calls::check_dialplans(&files, &sounds)
+                calls::check_dialplans(&files, &sounds, &config.queue_names())
             }
             Command::Calls {
                 command:

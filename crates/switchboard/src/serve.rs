@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use sb_call::{CallSettings, DialplanRegistry, Listen};
+use sb_call::{CallSettings, CenterSetup, DialplanRegistry, Listen};
 use sb_media::Codec;
-use sb_sip::{EndpointConfig, TrunkAuth};
+use sb_sip::{EndpointConfig, RegistrarConfig, TrunkAuth};
 use sb_store::Store;
 
 use crate::config::{Config, parse_network};
@@ -56,6 +56,7 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         &sounds,
         &config.dialplans.default,
         config.dialplans.routes.clone(),
+        config.queue_names(),
     )
     .map_err(anyhow::Error::msg)
     .context("loading dialplans")?;
@@ -84,7 +85,7 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
             .map(|s| parse_network(s).expect("validated at load"))
             .collect(),
         auth,
-        registrar: None,
+        registrar: registrar(&config),
         seed: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
@@ -102,7 +103,15 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
             .collect(),
         max_duration: Duration::from_secs(config.media.max_call_seconds),
         rtp_timeout: Duration::from_secs(config.media.rtp_timeout_seconds),
+        // Agents' phones get a link to the call in the API, for their desktop.
+        call_links: web
+            .as_ref()
+            .map(|w| format!("http://{}/api/calls/", w.addr)),
     };
+    let center = (!config.queues.is_empty()).then(|| CenterSetup {
+        config: config.center(),
+        music_dir: sounds.clone(),
+    });
     let speech = crate::speech::load(&config).await?;
     let knowledge = match speech {
         Some(_) => crate::kb::load_for_calls(&config).await?,
@@ -121,9 +130,10 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         dialplans.clone(),
         speech.clone(),
         knowledge,
+        center,
     )
     .await
-    .with_context(|| format!("binding SIP on {}", config.sip.listen))?;
+    .map_err(anyhow::Error::msg)?;
 
     let addr = gateway.udp_addr;
     println!(
@@ -159,6 +169,18 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     println!("Call it:");
     println!("  switchboard call sip:100@{addr} --dtmf 1 --record /tmp/call.wav");
     println!("  baresip: /dial sip:100@{addr}      sipp: sipp -sn uac {addr}");
+    if !config.agents.is_empty() {
+        println!(
+            "Agents sign in by registering a SIP phone to {addr} (realm {:?}): {}",
+            config.sip.realm,
+            config
+                .agents
+                .iter()
+                .map(|a| a.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     println!("Then: switchboard calls list; switchboard calls show last");
     println!("Ctrl-C stops it.");
 
@@ -184,6 +206,19 @@ async fn start_web(config: &Config, store: &Store) -> anyhow::Result<Option<sb_w
         .await
         .context("starting the web server")?;
     Ok(Some(web))
+}
+
+/// The registrar for agents' phones: each agent's id and password (None without agents).
+fn registrar(config: &Config) -> Option<RegistrarConfig> {
+    if config.agents.is_empty() {
+        return None;
+    }
+    let users = config
+        .agents
+        .iter()
+        .map(|a| (a.id.clone(), a.password.clone()))
+        .collect();
+    Some(RegistrarConfig::new(&config.sip.realm, users))
 }
 
 async fn shutdown_signal() {

@@ -129,6 +129,28 @@ impl Call {
         self.log()
     }
 
+    /// Agent `agent` answers the queued caller.
+    pub fn agent_answers(&mut self, agent: &str) -> Vec<String> {
+        let agent = agent.to_string();
+        self.dialplan
+            .handle_input(Input::AgentConnected { agent }, self.now);
+        self.log()
+    }
+
+    /// The queue gives up on the caller.
+    pub fn queue_overflows(&mut self, reason: &str) -> Vec<String> {
+        let reason = reason.to_string();
+        self.dialplan
+            .handle_input(Input::QueueOverflow { reason, node: None }, self.now);
+        self.log()
+    }
+
+    /// The agent hangs up.
+    pub fn agent_hangs_up(&mut self) -> Vec<String> {
+        self.dialplan.handle_input(Input::AgentHungUp, self.now);
+        self.log()
+    }
+
     /// The caller hangs up.
     pub fn caller_hangs_up(&mut self) -> Vec<String> {
         self.dialplan.handle_input(Input::CallerHangup, self.now);
@@ -148,7 +170,7 @@ impl Call {
 
     /// Drains the outputs: `> node` for node entries, `play a,"spoken text"`, `stop`,
     /// `listen Context`, `stop listening`, `transcribe on|off`, `webhook METHOD url {fields}
-    /// within 3s`, `cancel webhook`, `hangup reason`, and `kind {json}` for other events.
+    /// within 3s`, `cancel webhook`, `queue NAME priority "summary"`, `hangup reason`, and `kind {json}` for other events.
     pub fn log(&mut self) -> Vec<String> {
         let mut log = Vec::new();
         while let Some(output) = self.dialplan.poll_output() {
@@ -188,6 +210,10 @@ impl Call {
                 ),
                 Output::CancelWebhook => "cancel webhook".to_string(),
                 Output::Understand { text } => format!("understand {text:?}"),
+                Output::Queue(request) => format!(
+                    "queue {} {} {:?}",
+                    request.queue, request.priority, request.summary
+                ),
                 Output::Hangup { reason } => format!("hangup {reason}"),
                 Output::Event(e) if e.kind == "node_entered" => {
                     format!("> {}", e.data["node"].as_str().unwrap())
