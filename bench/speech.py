@@ -648,6 +648,9 @@ dir = "{d / 'dialplans'}"
 sounds_dir = "{d / 'sounds'}"
 default = "talk"
 
+[web]
+listen = "off"
+
 [store]
 url = "sqlite:{d / 'switchboard.db'}"
 

@@ -176,6 +176,9 @@ sounds_dir = "{tmp / 'sounds'}"
 default = "bench"
 routes = {{ "200" = "stream" }}
 
+[web]
+listen = "off"
+
 [store]
 url = "sqlite:{tmp / 'switchboard.db'}"
 

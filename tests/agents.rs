@@ -96,10 +96,29 @@ fn wait_signed_in(gw: &Gateway, agent: &str, phone: &Baresip) {
 
 /// An agent phone for `user` in its own folder under `dir`.
 fn agent_phone(dir: &Path, gw: &Gateway, user: &str, answers: bool, tone_wav: &Path) -> Baresip {
+    agent_phone_with_codec(dir, gw, user, answers, tone_wav, None)
+}
+
+/// An agent phone that accepts only `codec` (all it has when None).
+fn agent_phone_with_codec(
+    dir: &Path,
+    gw: &Gateway,
+    user: &str,
+    answers: bool,
+    tone_wav: &Path,
+    codec: Option<&str>,
+) -> Baresip {
     let folder = dir.join(user);
     std::fs::create_dir_all(&folder).unwrap();
     let password = format!("{user}-pw");
-    let phone = Baresip::agent(&folder, tone_wav, (user, &password), gw.addr, answers, None);
+    let phone = Baresip::agent(
+        &folder,
+        tone_wav,
+        (user, &password),
+        gw.addr,
+        answers,
+        codec,
+    );
     wait_signed_in(gw, user, &phone);
     phone
 }
@@ -107,10 +126,20 @@ fn agent_phone(dir: &Path, gw: &Gateway, user: &str, answers: bool, tone_wav: &P
 /// A baresip caller that dials the keypad hotline, presses 0 once the menu plays, and hangs up
 /// when its `seconds` of tone end.
 fn caller_presses_zero(dir: &Path, gw: &Gateway, seconds: f64) -> (Baresip, String) {
+    caller_with_codec_presses_zero(dir, gw, seconds, None)
+}
+
+/// The same, offering only `codec`.
+fn caller_with_codec_presses_zero(
+    dir: &Path,
+    gw: &Gateway,
+    seconds: f64,
+    codec: Option<&str>,
+) -> (Baresip, String) {
     let folder = dir.join("caller");
     std::fs::create_dir_all(&folder).unwrap();
     let wav = tone(&dir.join("caller.wav"), CALLER_HZ, seconds);
-    let phone = Baresip::dial(&folder, &wav, &format!("sip:100@{}", gw.addr), None);
+    let phone = Baresip::dial(&folder, &wav, &format!("sip:100@{}", gw.addr), codec);
     let call = wait_for_event(
         gw,
         "last",
@@ -409,4 +438,47 @@ fn a_transfer_to_a_dead_uri_returns_the_caller_to_the_first_agent() {
     let last = heard.len().saturating_sub(3 * rate as usize)..heard.len();
     let share = tone_share(rate, &heard[last], AGENT_HZ);
     assert!(share > 0.6, "the caller is back with Anna: {share:.2}");
+}
+
+#[test]
+fn a_pcma_caller_and_a_g722_agent_hear_each_other_through_transcoding() {
+    let _serial = one_at_a_time();
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(&center(10, true));
+    let agent_tone = tone(&dir.path().join("agent.wav"), AGENT_HZ, 80.0);
+    let anna = agent_phone_with_codec(
+        dir.path(),
+        &gw,
+        "anna",
+        true,
+        &agent_tone,
+        Some("G722/16000/1"),
+    );
+    let (caller, id) = caller_with_codec_presses_zero(dir.path(), &gw, 20.0, Some("PCMA"));
+    wait_for_event(
+        &gw,
+        &id,
+        "agent_answered",
+        |_| true,
+        Duration::from_secs(20),
+    );
+    gw.wait_for_ended_calls(1, Duration::from_secs(40));
+    let call = gw.call(&id);
+    assert_eq!(events_of(&call, "answered")[0]["data"]["codec"], "PCMA");
+    assert_eq!(
+        events_of(&call, "agent_answered")[0]["data"]["codec"],
+        "G722",
+        "{:?}\nanna:\n{}",
+        kinds(&call),
+        anna.log()
+    );
+    let (rate, heard) = wav_channel(&anna.heard().expect("Anna's dump"), 0);
+    assert_eq!(rate, 16000, "Anna's phone runs wideband");
+    let middle = heard.len() / 3..2 * heard.len() / 3;
+    let share = tone_share(rate, &heard[middle], CALLER_HZ);
+    assert!(share > 0.6, "Anna heard the caller at 16 kHz: {share:.2}");
+    let (rate, heard) = wav_channel(&caller.heard().expect("the caller's dump"), 0);
+    let last = heard.len().saturating_sub(3 * rate as usize)..heard.len();
+    let share = tone_share(rate, &heard[last], AGENT_HZ);
+    assert!(share > 0.6, "the caller heard Anna at 8 kHz: {share:.2}");
 }

@@ -210,7 +210,7 @@ fn an_angry_caller_asking_for_a_person_is_handed_over_with_a_summary() {
             "This is ridiculous. My parcel never came and nobody helps me. Get me a real person now!",
         )],
     );
-    let call = call_until(&gw, &audio, "agent_hours", 25);
+    let call = call_until(&gw, &audio, "transfer", 25);
     let escalated = events_of(&call, "escalated");
     let handoff = &escalated
         .first()

@@ -484,7 +484,7 @@ fn asking_for_a_human_takes_the_agent_option_and_is_a_frustration_cue() {
     spoken_menu_choice(
         "I want to speak to a person.",
         "agent",
-        "agent_hours",
+        "transfer",
         Some("asked_for_human"),
     );
 }

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A client of the REST API with one set of credentials, and the JSON error check.
+pub mod api_client;
 /// A caller that sends and times RTP from the test process (barge-in latency).
 pub mod baresip;
 pub mod demo_shop;

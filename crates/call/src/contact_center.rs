@@ -2,17 +2,19 @@
 //! registered phones, and talks with the call tasks through channels: a call asks to be
 //! queued, the center tells it which agent's phone to ring, when to stop ringing, where it
 //! stands in line, and when the queue gives up. Registrations from the SIP task sign agents
-//! in and out; OPTIONS probes find phones that stopped answering.
+//! in and out; OPTIONS probes find phones that stopped answering. The agent desk (REST API)
+//! reads agents and queues and sets agents available or away through the same handle.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sb_center::{Acd, AcdOutput, CenterConfig, OverflowTarget, Presence, Priority, RejectReason};
+use sb_center::{Acd, AcdOutput, CenterConfig, OverflowTarget, Priority, RejectReason};
 use sb_sip::{Binding, QualifyId, SipEvent};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::agent_desk::{AgentView, DeskError, Presence, QueueView};
 use crate::agent_leg::AgentContact;
 use crate::sip_server::{SipCommand, SipHandle, sleep_until};
 
@@ -91,6 +93,21 @@ enum CenterCommand {
         agent: String,
         reply: oneshot::Sender<Option<AgentContact>>,
     },
+    /// Every agent, for the desk.
+    Agents {
+        reply: oneshot::Sender<Vec<AgentView>>,
+    },
+    /// Every queue, for the desk.
+    Queues {
+        reply: oneshot::Sender<Vec<QueueView>>,
+    },
+    /// The desk sets an agent available or away; `by` is who asked, for the log.
+    SetPresence {
+        agent: String,
+        presence: Presence,
+        by: String,
+        reply: oneshot::Sender<Result<AgentView, DeskError>>,
+    },
 }
 
 /// A cheap handle on the center's task.
@@ -164,6 +181,43 @@ impl CenterHandle {
             reply,
         });
         answer.await.ok().flatten()
+    }
+
+    /// Every agent as it is now, in config order.
+    pub async fn agents(&self) -> Result<Vec<AgentView>, DeskError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(CenterCommand::Agents { reply });
+        answer.await.map_err(|_| DeskError::Stopped)
+    }
+
+    /// Every queue as it is now, in config order.
+    pub async fn queues(&self) -> Result<Vec<QueueView>, DeskError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(CenterCommand::Queues { reply });
+        answer.await.map_err(|_| DeskError::Stopped)
+    }
+
+    /// Sets `agent` available or away (see `Acd::set_agent_state`: away during a call takes
+    /// effect when it ends); `by` names who asked, for the log. Returns the agent afterwards.
+    pub async fn set_presence(
+        &self,
+        agent: &str,
+        presence: Presence,
+        by: &str,
+    ) -> Result<AgentView, DeskError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(CenterCommand::SetPresence {
+            agent: agent.to_string(),
+            presence,
+            by: by.to_string(),
+            reply,
+        });
+        answer.await.unwrap_or(Err(DeskError::Stopped))
+    }
+
+    /// Whether the center's task still runs.
+    pub fn is_running(&self) -> bool {
+        !self.tx.is_closed()
     }
 
     /// `call` left the center: hung up while waiting or ringing, or its talk is over.
@@ -290,6 +344,34 @@ impl Center {
                 let _ = reply.send(self.contact(&agent));
                 Ok(())
             }
+            CenterCommand::Agents { reply } => {
+                let views = self
+                    .acd
+                    .agent_ids()
+                    .filter_map(|id| self.agent_view(id.as_str(), now))
+                    .collect();
+                let _ = reply.send(views);
+                Ok(())
+            }
+            CenterCommand::Queues { reply } => {
+                let views = self
+                    .acd
+                    .queue_names()
+                    .filter_map(|name| self.acd.queue_snapshot(name.as_str(), now))
+                    .map(QueueView::of)
+                    .collect();
+                let _ = reply.send(views);
+                Ok(())
+            }
+            CenterCommand::SetPresence {
+                agent,
+                presence,
+                by,
+                reply,
+            } => {
+                let _ = reply.send(self.set_presence(&agent, presence, &by, now));
+                Ok(())
+            }
         };
         if let Err(e) = result {
             // A call and the center disagreeing (a late answer after a timeout) is logged and
@@ -341,6 +423,42 @@ impl Center {
             }
             _ => {}
         }
+    }
+
+    /// `agent` as the desk shows it, or `None` for an unknown agent.
+    fn agent_view(&self, agent: &str, now: Instant) -> Option<AgentView> {
+        let snapshot = self.acd.agent_snapshot(agent, now)?;
+        Some(AgentView::of(
+            snapshot,
+            self.phones.contains_key(agent),
+            now,
+        ))
+    }
+
+    /// The desk asks for `agent` to be available or away.
+    fn set_presence(
+        &mut self,
+        agent: &str,
+        presence: Presence,
+        by: &str,
+        now: Instant,
+    ) -> Result<AgentView, DeskError> {
+        let unknown = || DeskError::UnknownAgent(agent.to_string());
+        let before = self.agent_view(agent, now).ok_or_else(unknown)?;
+        self.acd
+            .set_agent_state(agent, presence, now)
+            .map_err(|_| unknown())?;
+        let after = self.agent_view(agent, now).ok_or_else(unknown)?;
+        tracing::info!(
+            agent = %agent,
+            requested_by = %by,
+            ?presence,
+            from = ?before.state,
+            to = ?after.state,
+            away_after_call = after.away_after_call,
+            "agent state set at the agent desk"
+        );
+        Ok(after)
     }
 
     /// Probes each signed-in agent's phone.

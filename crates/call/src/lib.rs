@@ -1,6 +1,7 @@
 //! The call layer: the SIP edge task, one task per call (media, dialplan, recording, event log),
 //! and our own SIP caller for `switchboard call`.
 
+pub mod agent_desk;
 pub mod agent_leg;
 pub mod bot_voice;
 pub mod caller_speech;

@@ -46,8 +46,10 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         }
     }
 
-    // Before SIP: once the gateway answers calls, its API answers too.
-    let web = start_web(&config, &store).await?;
+    // Before SIP: once the gateway answers calls, its API answers too. The contact center
+    // starts with the gateway; the web gets its handle through the slot filled below.
+    let center_slot = (!config.queues.is_empty()).then(sb_web::CenterSlot::default);
+    let web = start_web(&config, &store, center_slot.clone()).await?;
 
     let dialplan_dir = config.path(&config.dialplans.dir);
     let sounds = config.path(&config.dialplans.sounds_dir);
@@ -134,6 +136,9 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     )
     .await
     .map_err(anyhow::Error::msg)?;
+    if let (Some(slot), Some(center)) = (&center_slot, &gateway.services.center) {
+        slot.fill(center.clone());
+    }
 
     let addr = gateway.udp_addr;
     println!(
@@ -190,8 +195,13 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Starts the REST API unless `[web] listen` is off.
-async fn start_web(config: &Config, store: &Store) -> anyhow::Result<Option<sb_web::WebServer>> {
+/// Starts the REST API unless `[web] listen` is off; `center` reaches the contact center once
+/// the gateway runs it.
+async fn start_web(
+    config: &Config,
+    store: &Store,
+    center: Option<sb_web::CenterSlot>,
+) -> anyhow::Result<Option<sb_web::WebServer>> {
     let Some(listen) = config.web.listen else {
         return Ok(None);
     };
@@ -201,6 +211,7 @@ async fn start_web(config: &Config, store: &Store) -> anyhow::Result<Option<sb_w
         users: config.user.clone(),
         tokens: config.token.clone(),
         admin_password_file: (!file.as_os_str().is_empty()).then(|| config.path(file)),
+        center,
     };
     let web = sb_web::start(settings, store.clone())
         .await

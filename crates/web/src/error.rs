@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use sb_call::agent_desk::DeskError;
 use serde_json::{Value, json};
 
 /// An error answer of the API.
@@ -46,6 +47,12 @@ impl ApiError {
             .with_detail(json!({ "id": id }))
     }
 
+    /// 404 for an agent id no `[[agent]]` has.
+    pub fn unknown_agent(id: &str) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "no agent with this id")
+            .with_detail(json!({ "id": id }))
+    }
+
     /// 401: no valid session cookie or token.
     pub fn unauthorized() -> ApiError {
         ApiError::new(
@@ -65,6 +72,16 @@ impl From<sb_store::StoreError> for ApiError {
     fn from(e: sb_store::StoreError) -> ApiError {
         tracing::error!(error = %e, "store query failed");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the call store failed")
+    }
+}
+
+/// The contact center's refusals: an unknown agent is a 404, a stopped center a 503.
+impl From<DeskError> for ApiError {
+    fn from(e: DeskError) -> ApiError {
+        match e {
+            DeskError::UnknownAgent(id) => ApiError::unknown_agent(&id),
+            DeskError::Stopped => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        }
     }
 }
 

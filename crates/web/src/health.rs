@@ -1,5 +1,5 @@
-//! `/healthz` (the process answers) and `/readyz` (and so does the store): for load balancers
-//! and orchestrators, so no sign-in.
+//! `/healthz` (the process answers) and `/readyz` (and so do the store and, when configured,
+//! the contact center): for load balancers and orchestrators, so no sign-in.
 
 use std::time::Duration;
 
@@ -19,7 +19,8 @@ pub(crate) async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// `GET /readyz`: 200 once the store answers a query, 503 otherwise.
+/// `GET /readyz`: 200 once the store answers a query and the contact center (if configured)
+/// runs, 503 otherwise.
 pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let not_ready = |detail: String| {
         ApiError::new(
@@ -29,8 +30,13 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Value>,
         .with_detail(detail.into())
     };
     match tokio::time::timeout(READY_TIMEOUT, state.store.ping()).await {
-        Ok(Ok(())) => Ok(Json(json!({ "status": "ready" }))),
-        Ok(Err(e)) => Err(not_ready(e.to_string())),
-        Err(_) => Err(not_ready(format!("no answer within {READY_TIMEOUT:?}"))),
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(not_ready(e.to_string())),
+        Err(_) => return Err(not_ready(format!("no answer within {READY_TIMEOUT:?}"))),
     }
+    // Agents cannot be reached through the desk until the gateway has started the center.
+    if state.center.is_some() {
+        state.center()?;
+    }
+    Ok(Json(json!({ "status": "ready" })))
 }

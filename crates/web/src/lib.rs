@@ -1,12 +1,17 @@
 //! Switchboard's web layer: the REST API over the call store (`/api/calls`, a call's detail and
-//! its recording with HTTP ranges), live store updates over a WebSocket (`/api/events`), sign-in
-//! with sessions or API tokens, health checks, and the OpenAPI document describing it all.
+//! its recording with HTTP ranges), live store updates over a WebSocket (`/api/events`), the
+//! agent desk (`/api/agents`, `/api/queues`: the contact center's agents and queues, agents
+//! set available or away), sign-in with sessions or API tokens, health checks, and the OpenAPI
+//! document describing it all.
 //!
 //! It only reads the store, plus one broadcast subscription per WebSocket; it never writes
-//! calls and holds no call logic. Requests run on the gateway's tokio runtime; the one CPU-heavy
-//! step, checking an argon2 password at sign-in, runs on the blocking pool.
+//! calls and holds no call logic. The agent desk asks the contact center's task through its
+//! handle (`sb_call::contact_center::CenterHandle`), which owns every agent state. Requests run
+//! on the gateway's tokio runtime; the one CPU-heavy step, checking an argon2 password at
+//! sign-in, runs on the blocking pool.
 
 mod auth;
+mod center;
 mod config;
 mod error;
 mod events;
@@ -21,6 +26,7 @@ use sb_store::Store;
 
 pub use auth::first_admin::ADMIN_NAME;
 pub use auth::secrets::{hash_password, new_token};
+pub use center::CenterSlot;
 pub use config::{DEFAULT_LISTEN, Role, TokenConfig, UserConfig, WebConfig, parse_listen};
 
 /// What [`start`] needs besides the store.
@@ -34,6 +40,8 @@ pub struct WebSettings {
     pub tokens: Vec<TokenConfig>,
     /// Where to keep a generated admin password while `users` is empty (None: generate none).
     pub admin_password_file: Option<PathBuf>,
+    /// The contact center, filled once the gateway runs (None: no queues are configured).
+    pub center: Option<CenterSlot>,
 }
 
 /// The running web server.
@@ -86,6 +94,8 @@ struct AppState {
     store: Store,
     accounts: Arc<auth::Accounts>,
     sessions: Arc<auth::sessions::Sessions>,
+    /// The agent desk's way to the contact center (None: none configured).
+    center: Option<CenterSlot>,
     /// Session cookies get `Secure` unless the server listens on loopback only: beyond this
     /// machine, sign-in must go through TLS (a proxy in front).
     secure_cookies: bool,
@@ -124,6 +134,7 @@ pub async fn start(settings: WebSettings, store: Store) -> Result<WebServer, Sta
         store,
         accounts: Arc::new(accounts),
         sessions: Arc::default(),
+        center: settings.center,
         secure_cookies: !addr.ip().is_loopback(),
     };
     let app = routes::router(state);

@@ -2,6 +2,7 @@
 //! Bearer`), and what their role lets them read. Every `/api` route but the OpenAPI document
 //! and sign-in takes a [`SignedIn`], so an unauthenticated request never reaches a handler.
 
+mod desk;
 pub mod first_admin;
 pub mod secrets;
 pub mod sessions;

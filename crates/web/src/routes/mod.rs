@@ -1,14 +1,16 @@
 //! The HTTP routes, and the JSON answers for paths and methods that are not routes.
 
+mod agents;
 mod calls;
 mod list_query;
 mod openapi;
+mod queues;
 mod recording;
 mod session;
 
 use axum::Router;
 use axum::http::{StatusCode, Uri};
-use axum::routing::get;
+use axum::routing::{get, put};
 
 use crate::error::ApiError;
 use crate::{AppState, events, health};
@@ -31,6 +33,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/calls/{id}", get(calls::detail))
         .route("/api/calls/{id}/recording", get(recording::stream))
         .route("/api/events", get(events::stream))
+        .route("/api/agents", get(agents::list))
+        .route("/api/agents/{id}", get(agents::detail))
+        .route("/api/agents/{id}/state", put(agents::set_state))
+        .route("/api/queues", get(queues::list))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
