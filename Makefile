@@ -34,6 +34,8 @@ bench: deps models build
 	python3 bench/speech.py
 	python3 bench/kb.py
 	python3 bench/emotion.py
+	python3 bench/agents.py
+	cargo run --release -p sb-center --example routing_bench
 
 fmt:
 	cargo fmt --all
