@@ -18,6 +18,8 @@ fn dialplan_check_names_file_line_and_reason() {
         + 1;
     std::fs::write(&broken, text.replacen("\"billing\"", "\"billng\"", 1)).unwrap();
     let out = Command::new(binary())
+        .arg("--config")
+        .arg(repo().join("switchboard.toml"))
         .args(["dialplan", "check"])
         .arg(&broken)
         .arg(repo().join("dialplans/hotline.toml"))
@@ -34,6 +36,40 @@ fn dialplan_check_names_file_line_and_reason() {
     );
     assert!(stdout.contains("billng"), "{stdout}");
     assert!(stdout.contains("hotline.toml: ok"), "{stdout}");
+}
+
+#[test]
+fn dialplan_check_rejects_a_queue_the_config_does_not_define() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("switchboard.toml");
+    std::fs::write(
+        &config,
+        "[[queue]]\nname = \"billing\"\nskills = [\"billing\"]\n",
+    )
+    .unwrap();
+    let plan = repo().join("dialplans/hotline.toml");
+    let text = std::fs::read_to_string(&plan).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.trim_start().starts_with("name = \"support\""))
+        .expect("hotline queues callers in support")
+        + 1;
+    let out = Command::new(binary())
+        .arg("--config")
+        .arg(&config)
+        .args(["dialplan", "check"])
+        .arg(&plan)
+        .arg("--sounds")
+        .arg(repo().join("sounds"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!("hotline.toml:{line}:"))
+            && stdout.contains("unknown queue `support`"),
+        "expected hotline.toml:{line}: unknown queue `support` in {stdout}"
+    );
 }
 
 #[test]
