@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use switchboard_e2e::baresip::Baresip;
+use switchboard_e2e::prometheus::{sample, scrape};
 use switchboard_e2e::tools::{sox, wait_for_event};
 use switchboard_e2e::{Gateway, events_of, kinds, one_at_a_time, wav_channel};
 
@@ -335,6 +336,25 @@ fn with_nobody_signed_in_the_caller_hears_the_place_in_line_then_the_overflow() 
         "overflow after the max wait of 7 s: {overflow}"
     );
     assert_eq!(overflow["target"], "agents_busy");
+    let metrics = scrape(&gw);
+    assert_eq!(
+        sample(
+            &metrics,
+            "switchboard_queue_wait_seconds_count",
+            &[("queue", "support"), ("ended", "overflow")]
+        ),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            "switchboard_queue_callers_waiting",
+            &[("queue", "support")]
+        ),
+        Some(0.0),
+        "{metrics}"
+    );
 }
 
 /// Anna answers the caller, then transfers them from her phone (REFER) to `target`.

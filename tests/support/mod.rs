@@ -8,12 +8,15 @@ use std::time::{Duration, Instant};
 
 /// A client of the REST API with one set of credentials, and the JSON error check.
 pub mod api_client;
-/// A caller that sends and times RTP from the test process (barge-in latency).
+/// baresip as a caller with a real voice file, and as a registered agent phone.
 pub mod baresip;
 pub mod demo_shop;
 /// A small HTTP/1.1 client for the gateway's REST API.
 pub mod http;
+/// The gateway's `/metrics` as a scraper reads it.
+pub mod prometheus;
 pub mod raw_sip;
+/// A caller that sends and times RTP from the test process (barge-in latency).
 pub mod rtp_caller;
 pub mod sipp;
 /// sox, multimon-ng, pocketsphinx speech data, call events while a call runs, envelopes.

@@ -254,6 +254,7 @@ pub fn spawn_center(
         acd,
         agents: config.agents.iter().map(|a| a.id.clone()).collect(),
         calls: HashMap::new(),
+        waits: HashMap::new(),
         phones: HashMap::new(),
         probes: HashMap::new(),
         sip,
@@ -273,6 +274,8 @@ struct Center {
     agents: HashSet<String>,
     /// The event channel of each call the center knows.
     calls: HashMap<String, mpsc::UnboundedSender<CenterEvent>>,
+    /// The queue each waiting call waits in and since when (for the wait metrics).
+    waits: HashMap<String, (String, Instant)>,
     /// Each signed-in agent's registered phones.
     phones: HashMap<String, Vec<Binding>>,
     /// OPTIONS probes in flight, by the agent probed.
@@ -304,6 +307,7 @@ impl Center {
                 _ = sleep_until(deadline) => self.acd.handle_timeout(Instant::now()),
             }
             self.decisions(Instant::now());
+            self.report_waiting();
         }
     }
 
@@ -318,6 +322,7 @@ impl Center {
                 let priority = priority.parse::<Priority>().unwrap_or_default();
                 let result = self.acd.call_arrived(call.as_str(), &queue, priority, now);
                 if result.is_ok() {
+                    self.waits.insert(call.clone(), (queue, now));
                     self.calls.insert(call, events);
                 } else {
                     let reason = "the queue is not configured".to_string();
@@ -325,7 +330,10 @@ impl Center {
                 }
                 result
             }
-            CenterCommand::Answered { call, agent } => self.acd.agent_answered(&call, &agent, now),
+            CenterCommand::Answered { call, agent } => {
+                self.wait_ended(&call, "answered", now);
+                self.acd.agent_answered(&call, &agent, now)
+            }
             CenterCommand::NotAnswered { call, agent, why } => {
                 let reason = match why {
                     NotAnswered::Declined => RejectReason::Declined,
@@ -334,10 +342,12 @@ impl Center {
                 self.acd.agent_rejected(&call, &agent, reason, now)
             }
             CenterCommand::Left { call } => {
+                self.wait_ended(&call, "abandoned", now);
                 self.calls.remove(&call);
                 self.acd.call_abandoned(&call, now)
             }
             CenterCommand::Transfer { call, queue } => {
+                self.waits.insert(call.clone(), (queue.clone(), now));
                 self.acd.call_transferred_to_queue(&call, &queue, now)
             }
             CenterCommand::Contact { agent, reply } => {
@@ -522,6 +532,11 @@ impl Center {
                     );
                 }
                 AcdOutput::Overflow { call, from, target } => {
+                    self.wait_ended(call.as_str(), "overflow", now);
+                    if let OverflowTarget::Queue(queue) = &target {
+                        self.waits
+                            .insert(call.as_str().to_string(), (queue.clone(), now));
+                    }
                     let event = match target {
                         OverflowTarget::Queue(queue) => CenterEvent::Moved { queue },
                         OverflowTarget::Callback => CenterEvent::Overflow {
@@ -540,6 +555,25 @@ impl Center {
                     }
                 }
             }
+        }
+    }
+
+    /// Records how long `call` waited, if it was waiting.
+    fn wait_ended(&mut self, call: &str, how: &'static str, now: Instant) {
+        if let Some((queue, since)) = self.waits.remove(call) {
+            sb_metrics::queue_wait(&queue, now.saturating_duration_since(since), how);
+        }
+    }
+
+    /// Sets the callers-waiting gauge of every queue (a handful: cheap after each step).
+    fn report_waiting(&self) {
+        for name in self.acd.queue_names() {
+            let waiting = self
+                .waits
+                .values()
+                .filter(|(q, _)| q == name.as_str())
+                .count();
+            sb_metrics::queue_waiting(name.as_str(), waiting);
         }
     }
 

@@ -84,6 +84,7 @@ async fn run_inbound(
             json!({"code": code, "reason": reason}),
         );
         store.call_ended(&id, Utc::now(), outcome);
+        sb_metrics::call_finished(outcome);
         tracing::info!(code, reason, "call rejected");
     };
     let Some(plan) = plan else {
@@ -145,6 +146,7 @@ async fn run_inbound(
     svc.sip
         .send(SipCommand::Answer(call.dialog, local.to_sdp()));
     store.call_answered(&id, Utc::now());
+    sb_metrics::call_started();
     log(
         "answered",
         json!({"codec": codec.name(), "telephone_event": negotiated.telephone_event,
@@ -208,6 +210,7 @@ async fn run_inbound(
                "rtp_packets_received": call_task.media.packets_received()}),
     );
     store.call_ended(&id, Utc::now(), &outcome);
+    sb_metrics::call_ended(&outcome);
     tracing::info!(outcome, "call ended");
 }
 

@@ -90,6 +90,8 @@ pub struct MediaSession {
     last_packet: Option<Instant>,
     packets_received: u64,
     reception: ReceptionStats,
+    /// Packets received and lost as of the last metrics report (metrics count deltas).
+    reported: (u64, u64),
     created: Instant,
     remote_ssrc: Option<u32>,
     scratch_in: Vec<i16>,
@@ -107,6 +109,7 @@ impl MediaSession {
         let codec = params.codec;
         MediaSession {
             reception: ReceptionStats::new(),
+            reported: (0, 0),
             created: now,
             remote_ssrc: None,
             remote: params.remote,
@@ -424,7 +427,27 @@ impl MediaSession {
             .collect();
         let mut out = Vec::with_capacity(100);
         build_sender_report(self.sender.ssrc(), &info, &blocks, "switchboard", &mut out);
+        self.report_reception();
         out
+    }
+
+    /// Hands what arrived since the last report to the metrics (every RTCP interval, and once
+    /// more when the leg ends).
+    fn report_reception(&mut self) {
+        if self.remote_ssrc.is_none() {
+            return;
+        }
+        let lost = u64::try_from(self.reception.cumulative_lost()).unwrap_or(0);
+        let received = self.packets_received;
+        let jitter = Duration::from_secs_f64(
+            f64::from(self.reception.jitter()) / f64::from(self.params.codec.rtp_clock_rate()),
+        );
+        sb_metrics::rtp_reception(
+            received.saturating_sub(self.reported.0),
+            lost.saturating_sub(self.reported.1),
+            jitter,
+        );
+        self.reported = (received, lost.max(self.reported.1));
     }
 
     /// Where RTCP goes: the port above the RTP port (RFC 3550 §11).
@@ -436,6 +459,12 @@ impl MediaSession {
     /// which must not run on the async runtime).
     pub fn take_recorder(&mut self) -> Option<StereoRecorder> {
         self.recorder.take()
+    }
+}
+
+impl Drop for MediaSession {
+    fn drop(&mut self) {
+        self.report_reception();
     }
 }
 

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use sb_metrics::Direction;
 use sb_sip::message::frame_length;
 use sb_sip::{
     DialogId, IncomingCall, OutgoingCall, Peer, QualifyId, SipEndpoint, SipEvent, TransportKind,
@@ -213,6 +214,7 @@ impl SipTask {
             tokio::select! {
                 input = inputs.recv() => match input {
                     Some(Input::Datagram(peer, data)) => {
+                        sb_metrics::sip_message(Direction::Received, &data);
                         self.endpoint.handle_receive(Instant::now(), peer, &data);
                     }
                     Some(Input::Connected(addr, tx)) => { self.tcp.insert(addr, tx); }
@@ -255,6 +257,7 @@ impl SipTask {
 
     async fn flush(&mut self) {
         while let Some(t) = self.endpoint.poll_transmit() {
+            sb_metrics::sip_message(Direction::Sent, &t.data);
             match t.to.transport {
                 TransportKind::Udp => {
                     if let Err(e) = self.udp.send_to(&t.data, t.to.addr).await {

@@ -193,6 +193,7 @@ struct Job {
     samples: Vec<i16>,
     sample_rate: u32,
     prompt: Option<String>,
+    submitted: Instant,
     deadline: Instant,
     reply: oneshot::Sender<Result<Recognition, AsrError>>,
 }
@@ -269,6 +270,7 @@ impl AsrPool {
         let expected = mean * ahead / shared.workers as u32 + mean;
         if expected > shared.timeout {
             state.stats.overloads += 1;
+            sb_metrics::asr_result("overloaded", None);
             return Err(AsrError::Overloaded);
         }
         let job = Queued {
@@ -278,6 +280,7 @@ impl AsrPool {
                 samples: request.samples,
                 sample_rate: request.sample_rate,
                 prompt: request.initial_prompt,
+                submitted: now,
                 deadline,
                 reply,
             },
@@ -286,13 +289,16 @@ impl AsrPool {
             Pushed::Queued => {}
             Pushed::Displaced(batch) => {
                 state.stats.overloads += 1;
+                sb_metrics::asr_result("overloaded", None);
                 let _ = batch.item.reply.send(Err(AsrError::Overloaded));
             }
             Pushed::Full(_) => {
                 state.stats.overloads += 1;
+                sb_metrics::asr_result("overloaded", None);
                 return Err(AsrError::Overloaded);
             }
         }
+        sb_metrics::asr_queue_depth(state.queue.len());
         drop(state);
         shared.work_ready.notify_one();
         Ok(AsrTicket {
@@ -311,6 +317,7 @@ impl AsrPool {
         let mut guard = self.handle.shared.lock();
         let state = &mut *guard;
         let removed = state.queue.remove_call(call);
+        sb_metrics::asr_queue_depth(state.queue.len());
         state.stats.cancelled += removed.len() as u64;
         for job in removed {
             let _ = job.item.reply.send(Err(AsrError::Cancelled));
@@ -369,6 +376,7 @@ fn run_worker(shared: &Shared, mut recognizer: Recognizer) {
                     return;
                 }
                 if let Some(job) = state.queue.pop() {
+                    sb_metrics::asr_queue_depth(state.queue.len());
                     break job;
                 }
                 state = shared
@@ -383,10 +391,12 @@ fn run_worker(shared: &Shared, mut recognizer: Recognizer) {
             item: job,
         } = job;
         if job.reply.is_closed() {
+            sb_metrics::asr_result("cancelled", None);
             continue;
         }
         if Instant::now() >= job.deadline {
             shared.lock().stats.timeouts += 1;
+            sb_metrics::asr_result("timeout", None);
             let _ = job.reply.send(Err(AsrError::Timeout));
             continue;
         }
@@ -412,6 +422,12 @@ fn run_worker(shared: &Shared, mut recognizer: Recognizer) {
             };
         }
         drop(state);
+        let outcome = match (&result, cancelled) {
+            (_, true) => "cancelled",
+            (Ok(_), false) => "ok",
+            (Err(_), false) => "failed",
+        };
+        sb_metrics::asr_result(outcome, Some(job.submitted.elapsed()));
         let _ = job.reply.send(if cancelled {
             Err(AsrError::Cancelled)
         } else {

@@ -337,6 +337,7 @@ impl Shared {
     ) -> Result<Vec<i16>, TtsError> {
         let key = TtsCache::key(&self.voice_id, text, sample_rate);
         if let Some(samples) = self.cache.as_ref().and_then(|cache| cache.get(&key)) {
+            sb_metrics::tts_cached();
             return Ok(samples);
         }
         let started = Instant::now();
@@ -358,6 +359,7 @@ impl Shared {
             .iter()
             .map(|&v| (v * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
             .collect();
+        sb_metrics::tts_synthesized(started.elapsed());
         tracing::debug!(
             text,
             phonemes,

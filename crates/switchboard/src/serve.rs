@@ -195,6 +195,23 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Installs the metrics recorder and folds histogram samples every few seconds, so memory
+/// stays bounded however rarely `/metrics` is scraped.
+fn start_metrics() -> anyhow::Result<sb_metrics::Metrics> {
+    let metrics = sb_metrics::install()
+        .map_err(anyhow::Error::msg)
+        .context("installing the metrics recorder")?;
+    let upkeep = metrics.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            upkeep.upkeep();
+        }
+    });
+    Ok(metrics)
+}
+
 /// Starts the REST API unless `[web] listen` is off; `center` reaches the contact center once
 /// the gateway runs it.
 async fn start_web(
@@ -212,6 +229,7 @@ async fn start_web(
         tokens: config.token.clone(),
         admin_password_file: (!file.as_os_str().is_empty()).then(|| config.path(file)),
         center,
+        metrics: Some(start_metrics()?),
     };
     let web = sb_web::start(settings, store.clone())
         .await

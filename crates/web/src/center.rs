@@ -76,6 +76,7 @@ mod tests {
             sessions: Arc::default(),
             secure_cookies: false,
             center,
+            metrics: None,
         };
         let request = Request::get(uri)
             .header("Authorization", format!("Bearer {token}"))

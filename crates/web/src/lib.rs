@@ -1,8 +1,8 @@
 //! Switchboard's web layer: the REST API over the call store (`/api/calls`, a call's detail and
 //! its recording with HTTP ranges), live store updates over a WebSocket (`/api/events`), the
 //! agent desk (`/api/agents`, `/api/queues`: the contact center's agents and queues, agents
-//! set available or away), sign-in with sessions or API tokens, health checks, and the OpenAPI
-//! document describing it all.
+//! set available or away), sign-in with sessions or API tokens, health checks, Prometheus
+//! metrics (`/metrics`), and the OpenAPI document describing it all.
 //!
 //! It only reads the store, plus one broadcast subscription per WebSocket; it never writes
 //! calls and holds no call logic. The agent desk asks the contact center's task through its
@@ -16,6 +16,7 @@ mod config;
 mod error;
 mod events;
 mod health;
+mod metrics;
 mod routes;
 
 use std::net::SocketAddr;
@@ -42,6 +43,8 @@ pub struct WebSettings {
     pub admin_password_file: Option<PathBuf>,
     /// The contact center, filled once the gateway runs (None: no queues are configured).
     pub center: Option<CenterSlot>,
+    /// The metrics `/metrics` renders (None: not recorded, `/metrics` answers 404).
+    pub metrics: Option<sb_metrics::Metrics>,
 }
 
 /// The running web server.
@@ -96,6 +99,7 @@ struct AppState {
     sessions: Arc<auth::sessions::Sessions>,
     /// The agent desk's way to the contact center (None: none configured).
     center: Option<CenterSlot>,
+    metrics: Option<sb_metrics::Metrics>,
     /// Session cookies get `Secure` unless the server listens on loopback only: beyond this
     /// machine, sign-in must go through TLS (a proxy in front).
     secure_cookies: bool,
@@ -135,6 +139,7 @@ pub async fn start(settings: WebSettings, store: Store) -> Result<WebServer, Sta
         accounts: Arc::new(accounts),
         sessions: Arc::default(),
         center: settings.center,
+        metrics: settings.metrics,
         secure_cookies: !addr.ip().is_loopback(),
     };
     let app = routes::router(state);

@@ -13,7 +13,7 @@ use axum::http::{StatusCode, Uri};
 use axum::routing::{get, put};
 
 use crate::error::ApiError;
-use crate::{AppState, events, health};
+use crate::{AppState, events, health, metrics};
 
 pub(crate) use calls::readable_call;
 
@@ -22,6 +22,7 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::render))
         .route("/api/openapi.json", get(openapi::document))
         .route(
             "/api/session",
