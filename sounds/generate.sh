@@ -26,6 +26,9 @@ say order_lookup "Thank you. We are looking up your order, and will send you an 
 say billing_info "You find all your invoices in your customer account, under My Orders. For questions about a payment, please write to billing at example dot com."
 say transfer "Please hold, we are connecting you to an agent."
 say agents_busy "Sorry, all our agents are busy. Please try again later."
+say callback_number "Sorry, all our agents are busy. Key in the number we should call you back on, then press hash. To be called back on the number you are calling from, just press hash."
+say callback_booked "Thank you. An agent will call you back as soon as possible. Goodbye."
+say callback_invalid "Sorry, we cannot call that number back. Please try again later. Goodbye."
 say goodbye "Thank you for calling. Goodbye."
 
 # Music on hold for callers waiting in a queue: an arpeggio of plucked chords (C, Am, F, G),

@@ -9,6 +9,7 @@ use std::f64::consts::PI;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use switchboard_e2e::api_client::{Client, assert_error, offline_cli};
 use switchboard_e2e::baresip::Baresip;
 use switchboard_e2e::prometheus::{sample, scrape};
 use switchboard_e2e::tools::{sox, wait_for_event};
@@ -355,6 +356,83 @@ fn with_nobody_signed_in_the_caller_hears_the_place_in_line_then_the_overflow() 
         Some(0.0),
         "{metrics}"
     );
+}
+
+#[test]
+fn a_callback_overflow_stores_the_number_the_caller_keys_in() {
+    let _serial = one_at_a_time();
+    let dir = tempfile::tempdir().unwrap();
+    let made = offline_cli(&["user", "new-token", "desk", "--role", "agent"], "");
+    let token = made
+        .lines()
+        .find_map(|l| l.strip_prefix("token: "))
+        .expect("new-token prints the token")
+        .to_string();
+    let token_entry = &made[made.find("[[token]]").expect("and its config entry")..];
+    let gw = gateway(&format!(
+        "[[queue]]\nname = \"support\"\nmax_wait_secs = 4\noverflow = \"callback\"\n\n{token_entry}"
+    ));
+    let (caller, id) = caller_presses_zero(dir.path(), &gw, 40.0);
+    wait_for_event(
+        &gw,
+        &id,
+        "node_entered",
+        |d| d["node"] == "leave_number",
+        Duration::from_secs(20),
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    caller.type_keys("5550199#");
+    let call = wait_for_event(
+        &gw,
+        &id,
+        "callback_requested",
+        |_| true,
+        Duration::from_secs(20),
+    );
+    let requested = &events_of(&call, "callback_requested")[0]["data"];
+    assert_eq!(requested["number"], "5550199", "{requested}");
+    assert_eq!(requested["queue"], "support", "{requested}");
+    let overflow = &events_of(&call, "queue_overflow")[0]["data"];
+    assert_eq!(overflow["target"], "leave_number", "{overflow}");
+
+    // The agents' work list has it, with what they need to know, until one marks it done.
+    let desk = Client::token(&gw, &token);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let pending = loop {
+        let list = desk.json("/api/callbacks?status=pending");
+        if let Some(first) = list["callbacks"].as_array().and_then(|l| l.first()) {
+            break first.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no callback stored: {list}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(pending["call_id"], id.as_str(), "{pending}");
+    assert_eq!(pending["number"], "5550199", "{pending}");
+    assert_eq!(pending["queue"], "support", "{pending}");
+    assert!(
+        pending["summary"]
+            .as_str()
+            .unwrap()
+            .contains("asked for an agent"),
+        "{pending}"
+    );
+    let path = format!("/api/callbacks/{}", pending["id"].as_str().unwrap());
+    let done = desk.put_json(&path, &serde_json::json!({ "status": "done" }));
+    assert_eq!(done.status, 200, "{}", done.json());
+    assert_eq!(done.json()["status"], "done");
+    let wrong = desk.put_json(&path, &serde_json::json!({ "status": "called" }));
+    assert_error(&wrong, 400, "`status` must be one of pending, done, failed");
+    assert_eq!(
+        desk.json("/api/callbacks?status=pending")["callbacks"],
+        serde_json::json!([])
+    );
+
+    // The caller hears the confirmation and the gateway hangs up.
+    let calls = gw.wait_for_ended_calls(1, Duration::from_secs(20));
+    assert_eq!(calls[0]["outcome"], "completed", "{:?}", calls[0]);
 }
 
 /// Anna answers the caller, then transfers them from her phone (REFER) to `target`.

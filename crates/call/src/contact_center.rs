@@ -49,6 +49,8 @@ pub enum CenterEvent {
         reason: String,
         /// The dialplan node the queue's configuration sends the caller to, if any.
         node: Option<String>,
+        /// The queue's overflow is "leave a callback number".
+        callback: bool,
     },
 }
 
@@ -326,7 +328,11 @@ impl Center {
                     self.calls.insert(call, events);
                 } else {
                     let reason = "the queue is not configured".to_string();
-                    let _ = events.send(CenterEvent::Overflow { reason, node: None });
+                    let _ = events.send(CenterEvent::Overflow {
+                        reason,
+                        node: None,
+                        callback: false,
+                    });
                 }
                 result
             }
@@ -542,10 +548,12 @@ impl Center {
                         OverflowTarget::Callback => CenterEvent::Overflow {
                             reason: format!("max wait in {}: callback", from.as_str()),
                             node: None,
+                            callback: true,
                         },
                         OverflowTarget::Node(node) => CenterEvent::Overflow {
                             reason: format!("max wait in {}", from.as_str()),
                             node: Some(node),
+                            callback: false,
                         },
                     };
                     let leaves = matches!(event, CenterEvent::Overflow { .. });

@@ -799,6 +799,20 @@ impl CallLoop<'_> {
                     }
                 }
                 Output::Queue(request) => self.enter_queue(now, request),
+                Output::Callback(request) => {
+                    tracing::info!(
+                        number = request.number,
+                        queue = request.queue,
+                        "callback requested"
+                    );
+                    self.svc.store.callback_requested(
+                        self.id,
+                        Utc::now(),
+                        &request.number,
+                        request.queue.as_deref(),
+                        &request.summary,
+                    );
+                }
                 Output::Hangup { reason } => {
                     self.log("hangup", json!({"by": "gateway", "reason": reason}));
                     if self.outcome.is_none() {

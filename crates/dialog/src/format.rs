@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::bot::Bot;
+use crate::callback::Callback;
 use crate::condition::Condition;
 use crate::error::{DialplanError, DialplanErrors};
 use crate::hours::Schedule;
@@ -45,6 +46,7 @@ pub(crate) enum Action {
     /// A conversation with the knowledge base behind it; boxed, as it is much larger.
     Bot(Box<Bot>),
     Queue(Queue),
+    Callback(Callback),
 }
 
 /// One piece of a prompt as written: a sound file, or text to speak once filled in.

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::bot::{Conversation, Understanding};
+use crate::callback::CallbackRequest;
 use crate::escalation::Reading;
 use crate::format::{Action, Collect, Dialplan, Expect, Listen, Menu, PromptPart, Prompting};
 use crate::handoff::READINGS_KEPT;
@@ -25,6 +26,7 @@ use crate::webhook::{
 };
 
 mod bot_step;
+mod callback_step;
 mod queue_step;
 
 /// Nodes entered in a row without the caller doing anything before the call is ended as a loop.
@@ -94,6 +96,8 @@ pub enum Input {
         /// The node the queue's configuration names (`overflow = "node:…"`); the step's
         /// `on_overflow` when absent or not in this dialplan.
         node: Option<String>,
+        /// The queue's overflow is "leave a callback number": on to the step's `on_callback`.
+        callback: bool,
     },
     /// The agent connected by [`Input::AgentConnected`] hung up; the caller is still there.
     AgentHungUp,
@@ -173,6 +177,8 @@ pub enum Output {
     /// [`Input::AgentHungUp`], or [`Input::QueueOverflow`]. Keys and speech are the agent's
     /// business meanwhile: the interpreter ignores them.
     Queue(QueueRequest),
+    /// Store a request to call the caller back; the dialplan has moved on already.
+    Callback(CallbackRequest),
     /// Hang up the call.
     Hangup {
         /// Why, for the call record.
@@ -347,6 +353,8 @@ pub struct DialplanInterpreter {
     conversations: BTreeMap<String, Conversation>,
     /// The caller's latest frustration readings, oldest first.
     readings: VecDeque<Reading>,
+    /// The queue the caller last waited in, for a `callback` step that names none.
+    last_queue: Option<String>,
 }
 
 impl DialplanInterpreter {
@@ -373,6 +381,7 @@ impl DialplanInterpreter {
             from_replies: BTreeMap::new(),
             conversations: BTreeMap::new(),
             readings: VecDeque::new(),
+            last_queue: None,
         }
     }
 
@@ -443,7 +452,11 @@ impl DialplanInterpreter {
             }
             Input::Understood(understanding) => self.bot_understood(now, understanding),
             Input::AgentConnected { agent } => self.agent_connected(now, agent),
-            Input::QueueOverflow { reason, node } => self.queue_overflow(now, reason, node),
+            Input::QueueOverflow {
+                reason,
+                node,
+                callback,
+            } => self.queue_overflow(now, reason, node, callback),
             Input::AgentHungUp => self.agent_hung_up(now),
             Input::Frustration { score, trend, cues } => {
                 if self.readings.len() == READINGS_KEPT {
@@ -802,6 +815,7 @@ impl DialplanInterpreter {
             ),
             Action::Bot(bot) => self.bot_enter(now, bot),
             Action::Queue(queue) => self.queue_enter(now, queue),
+            Action::Callback(callback) => self.callback_enter(callback),
         }
     }
 

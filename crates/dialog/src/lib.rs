@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 mod bot;
+mod callback;
 mod condition;
 mod error;
 mod escalation;
@@ -23,6 +24,7 @@ mod validate;
 mod webhook;
 
 pub use bot::{Candidate, KbAnswer, Understanding};
+pub use callback::CallbackRequest;
 pub use error::{DialplanError, DialplanErrors};
 pub use format::Dialplan;
 pub use interpreter::{

@@ -27,6 +27,7 @@ use crate::validate::{Graph, GraphNode, suggestion};
 use crate::webhook::{self, ReplyVars, Webhook, WebhookMethod};
 
 mod bot;
+mod callback;
 mod queue;
 
 type Span = Range<usize>;
@@ -34,7 +35,7 @@ type Value<'i> = Spanned<DeValue<'i>>;
 type Key<'i> = Spanned<DeString<'i>>;
 
 /// The action keys of a node; a node has exactly one.
-const ACTIONS: [&str; 14] = [
+const ACTIONS: [&str; 15] = [
     "play",
     "menu",
     "collect",
@@ -49,6 +50,7 @@ const ACTIONS: [&str; 14] = [
     "webhook",
     "bot",
     "queue",
+    "callback",
 ];
 /// The keys a caller can press.
 const DTMF_KEYS: &str = "0123456789*#ABCD";
@@ -728,6 +730,7 @@ impl Reader<'_> {
             "hours" => self.hours(value, default_tz).map(Action::Hours),
             "webhook" => self.webhook(value).map(Action::Webhook),
             "queue" => self.queue(value).map(Action::Queue),
+            "callback" => self.callback(value).map(Action::Callback),
             "bot" => self
                 .bot(value, default_tz)
                 .map(|bot| Action::Bot(Box::new(bot))),

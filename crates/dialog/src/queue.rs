@@ -24,6 +24,9 @@ pub(crate) struct Queue {
     pub(crate) next: Option<String>,
     /// Where the call goes when the queue gives up (maximum wait, nobody to take the call).
     pub(crate) on_overflow: String,
+    /// Where the call goes when the queue's overflow is `callback` (leave a number); absent:
+    /// `on_overflow`.
+    pub(crate) on_callback: Option<String>,
 }
 
 /// What the call is asked to do by a `queue` step: put the caller in line for an agent.

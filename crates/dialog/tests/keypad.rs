@@ -89,7 +89,7 @@ fn order_status_billing_and_closed_agents_lead_back_to_the_menu() {
     // An agent: nobody answers in time, back to the menu.
     step(call.press("0"));
     step(call.played());
-    step(call.queue_overflows("max_wait"));
+    step(call.queue_overflows("max_wait", false));
     step(call.played());
     step(call.played());
 
@@ -135,7 +135,10 @@ fn a_busy_queue_leads_back_to_the_menu() {
     let mut call = in_main_menu(utc("2026-05-18T08:00:00Z"));
     call.press("0");
     call.played();
-    assert_eq!(nodes(&call.queue_overflows("max_wait")), ["agents_busy"]);
+    assert_eq!(
+        nodes(&call.queue_overflows("max_wait", false)),
+        ["agents_busy"]
+    );
     assert_eq!(nodes(&call.played()), ["main_menu"]);
 }
 

@@ -117,7 +117,7 @@ fn an_overflow_takes_on_overflow() {
     let mut call = call(&[]);
     call.press("0");
     call.wait(Duration::from_secs(120));
-    let log = call.queue_overflows("max_wait");
+    let log = call.queue_overflows("max_wait", false);
     assert_eq!(
         log[0],
         r#"queue_overflow {"node":"agent","reason":"max_wait","target":"busy","waited_ms":120000}"#
@@ -167,7 +167,7 @@ fn a_caller_hanging_up_while_queued_ends_the_dialplan() {
     call.press("0");
     let log = call.caller_hangs_up();
     assert_eq!(log, [r#"hangup {"by":"caller","reason":"caller hung up"}"#]);
-    assert!(call.queue_overflows("max_wait").is_empty());
+    assert!(call.queue_overflows("max_wait", false).is_empty());
 }
 
 #[test]

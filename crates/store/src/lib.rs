@@ -70,6 +70,7 @@
 //! dialect-specific, so the folder was split in two; versions 1 and 2 are byte-for-byte the
 //! same in both, so their checksums still match databases created before the split.
 
+mod callbacks;
 mod live;
 mod summary;
 mod writer;
@@ -85,6 +86,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use callbacks::{Callback, CallbackStatus};
 pub use live::{LIVE_UPDATES_BUFFER, StoreUpdate};
 pub use writer::{BACKLOG_WARN_EVERY, MAX_BATCH, NewCall, StoreWriter};
 

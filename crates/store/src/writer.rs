@@ -62,6 +62,13 @@ enum Op {
         agent_id: String,
     },
     Transcript(TranscriptLine),
+    Callback {
+        call_id: String,
+        at: i64,
+        number: String,
+        queue: Option<String>,
+        summary: String,
+    },
 }
 
 impl Op {
@@ -74,6 +81,7 @@ impl Op {
             Op::RecordingPath { .. } => "recording_path",
             Op::Agent { .. } => "agent",
             Op::Transcript(_) => "transcript_line",
+            Op::Callback { .. } => "callback",
         }
     }
 
@@ -84,7 +92,7 @@ impl Op {
             | Op::CallEnded { id, .. }
             | Op::RecordingPath { id, .. }
             | Op::Agent { id, .. } => id,
-            Op::Event { call_id, .. } => call_id,
+            Op::Event { call_id, .. } | Op::Callback { call_id, .. } => call_id,
             Op::Transcript(line) => &line.call_id,
         }
     }
@@ -131,7 +139,7 @@ impl Op {
                 at: time(*at)?,
                 outcome: outcome.clone(),
             },
-            Op::RecordingPath { .. } | Op::Agent { .. } => return None,
+            Op::RecordingPath { .. } | Op::Agent { .. } | Op::Callback { .. } => return None,
             Op::Transcript(line) => StoreUpdate::Transcript(line.clone()),
         })
     }
@@ -227,6 +235,24 @@ impl StoreWriter {
         });
     }
 
+    /// Stores a request to call `number` back, left on call `call_id` at `at`.
+    pub fn callback_requested(
+        &self,
+        call_id: &str,
+        at: DateTime<Utc>,
+        number: &str,
+        queue: Option<&str>,
+        summary: &str,
+    ) {
+        self.send(Op::Callback {
+            call_id: call_id.to_string(),
+            at: at.timestamp_millis(),
+            number: number.to_string(),
+            queue: queue.map(str::to_string),
+            summary: summary.to_string(),
+        });
+    }
+
     /// Appends a line to the call's transcript; it gets the next `seq` of that call's transcript.
     pub fn transcript_line(&self, line: TranscriptLine) {
         self.send(Op::Transcript(line));
@@ -309,6 +335,8 @@ const UPDATE_ENDED: &str =
     "UPDATE calls SET ended_at = $2, outcome = $3 WHERE id = $1 AND ended_at IS NULL";
 const UPDATE_RECORDING: &str = "UPDATE calls SET recording_path = $2 WHERE id = $1";
 const UPDATE_AGENT: &str = "UPDATE calls SET agent_id = $2 WHERE id = $1";
+const INSERT_CALLBACK: &str = "INSERT INTO callbacks (id, call_id, number, queue, summary, requested_at) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
 /// The next `seq` is computed in the same statement, under the writer's transaction: no
 /// in-memory counter to lose, and correct after a restart. It relies on one writer per call
 /// (one owner per call; all clones of a `StoreWriter` share one task): two stores writing the
@@ -380,6 +408,22 @@ macro_rules! apply {
                 Op::Agent { id, agent_id } => sqlx::query(UPDATE_AGENT)
                     .bind(id.as_str())
                     .bind(agent_id.as_str())
+                    .execute($conn)
+                    .await?
+                    .rows_affected(),
+                Op::Callback {
+                    call_id,
+                    at,
+                    number,
+                    queue,
+                    summary,
+                } => sqlx::query(INSERT_CALLBACK)
+                    .bind(crate::new_call_id())
+                    .bind(call_id.as_str())
+                    .bind(number.as_str())
+                    .bind(queue.as_deref())
+                    .bind(summary.as_str())
+                    .bind(*at)
                     .execute($conn)
                     .await?
                     .rows_affected(),

@@ -62,8 +62,12 @@ impl CallLoop<'_> {
                 "a queue step, but no queues are configured"
             );
             let reason = "no queues are configured".to_string();
-            self.dialplan
-                .handle_input(Input::QueueOverflow { reason, node: None }, now);
+            let overflow = Input::QueueOverflow {
+                reason,
+                node: None,
+                callback: false,
+            };
+            self.dialplan.handle_input(overflow, now);
             return;
         };
         let (tx, rx) = mpsc::unbounded_channel();
@@ -124,7 +128,7 @@ impl CallLoop<'_> {
                 }
             }
             // The center stopped (shutdown): an overflow, so the caller is not left waiting.
-            return self.overflow(now, "the contact center stopped".to_string(), None);
+            return self.overflow(now, "the contact center stopped".to_string(), None, false);
         };
         match event {
             CenterEvent::Ring(contact) => {
@@ -200,20 +204,28 @@ impl CallLoop<'_> {
                 tracing::info!(queue, "waiting on in the overflow queue");
                 self.log("queue_moved", json!({"queue": queue}));
             }
-            CenterEvent::Overflow { reason, node } => self.overflow(now, reason, node),
+            CenterEvent::Overflow {
+                reason,
+                node,
+                callback,
+            } => self.overflow(now, reason, node, callback),
         }
     }
 
     /// The queue gave up: ringing stops, the dialplan takes its overflow path.
-    fn overflow(&mut self, now: Instant, reason: String, node: Option<String>) {
+    fn overflow(&mut self, now: Instant, reason: String, node: Option<String>, callback: bool) {
         if let Some(leg) = self.agent.take() {
             self.svc.sip.send(SipCommand::Hangup(leg.dialog));
         }
         if self.queue.take().is_some() {
             self.media.stop_playback();
             tracing::info!(reason, "queue overflow");
-            self.dialplan
-                .handle_input(Input::QueueOverflow { reason, node }, now);
+            let overflow = Input::QueueOverflow {
+                reason,
+                node,
+                callback,
+            };
+            self.dialplan.handle_input(overflow, now);
             self.drain_dialplan(now);
         }
     }

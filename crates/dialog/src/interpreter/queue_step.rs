@@ -2,6 +2,7 @@
 //! call goes on at `next` (or ends) when the agent hangs up, or at `on_overflow` when the queue
 //! gives up.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -22,21 +23,13 @@ impl DialplanInterpreter {
             .unwrap_or_default();
         let handoff = self.vars.get(PRIORITY_VAR).cloned().unwrap_or_default();
         let priority = priority_class(&written, &handoff);
-        let summary = match self.vars.get(SUMMARY_VAR).filter(|s| !s.is_empty()) {
-            Some(summary) => summary.clone(),
-            None => format!("asked for an agent at `{}`", self.node),
-        };
-        let vars = self
-            .vars
-            .iter()
-            .filter(|(_, value)| !value.is_empty())
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let (summary, vars) = self.handoff_context();
         self.event(
             "queue_entered",
             json!({ "node": self.node, "queue": queue.name, "priority": priority, "summary": summary }),
         );
         self.state = State::Queued { since: now };
+        self.last_queue = Some(queue.name.clone());
         self.outputs.push_back(Output::Queue(QueueRequest {
             queue: queue.name.clone(),
             priority,
@@ -64,17 +57,22 @@ impl DialplanInterpreter {
     }
 
     /// The queue gave up on the caller: on to `node` if this dialplan has it, else the step's
+    /// `on_callback` when the queue offers a callback and the step has one, else its
     /// `on_overflow`.
     pub(super) fn queue_overflow(
         &mut self,
         now: Instant,
         reason: String,
         node: Option<String>,
+        callback: bool,
     ) -> Option<String> {
         let State::Queued { since } = self.state else {
             return None;
         };
-        let step_target = self.with_queue(|queue| queue.on_overflow.clone())?;
+        let step_target = self.with_queue(|queue| match (&queue.on_callback, callback) {
+            (Some(on_callback), true) => on_callback.clone(),
+            _ => queue.on_overflow.clone(),
+        })?;
         let target = node
             .filter(|n| self.plan.nodes.contains_key(n))
             .unwrap_or(step_target);
@@ -115,6 +113,22 @@ impl DialplanInterpreter {
                 None
             }
         }
+    }
+
+    /// What an agent should know about the caller: the bot's handoff summary (or where the
+    /// caller asked for an agent) and the variables that have a value.
+    pub(super) fn handoff_context(&self) -> (String, BTreeMap<String, String>) {
+        let summary = match self.vars.get(SUMMARY_VAR).filter(|s| !s.is_empty()) {
+            Some(summary) => summary.clone(),
+            None => format!("asked for an agent at `{}`", self.node),
+        };
+        let vars = self
+            .vars
+            .iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        (summary, vars)
     }
 
     fn with_queue<T>(&self, f: impl FnOnce(&Queue) -> T) -> Option<T> {

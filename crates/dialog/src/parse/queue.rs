@@ -5,7 +5,11 @@ use crate::queue::{PRIORITIES, Queue, QueueReference};
 
 impl Reader<'_> {
     pub(super) fn queue(&mut self, value: &Value<'_>) -> Option<Queue> {
-        let table = self.table(value, "queue", &["name", "priority", "next", "on_overflow"])?;
+        let table = self.table(
+            value,
+            "queue",
+            &["name", "priority", "next", "on_overflow", "on_callback"],
+        )?;
         let span = value.span();
         let name = self
             .required(table, span.clone(), "queue", "name")
@@ -43,7 +47,11 @@ impl Reader<'_> {
         let on_overflow = self
             .required(table, span, "queue", "on_overflow")
             .and_then(|v| self.target(v, "on_overflow"));
+        let on_callback = self.optional(table.get("on_callback"), None, |r, v| {
+            r.target(v, "on_callback").map(Some)
+        });
         Some(Queue {
+            on_callback: on_callback?,
             name: name?,
             priority: priority?,
             next: next?,

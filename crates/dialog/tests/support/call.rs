@@ -137,11 +137,14 @@ impl Call {
         self.log()
     }
 
-    /// The queue gives up on the caller.
-    pub fn queue_overflows(&mut self, reason: &str) -> Vec<String> {
-        let reason = reason.to_string();
-        self.dialplan
-            .handle_input(Input::QueueOverflow { reason, node: None }, self.now);
+    /// The queue gives up on the caller (`callback`: its overflow is "leave a number").
+    pub fn queue_overflows(&mut self, reason: &str, callback: bool) -> Vec<String> {
+        let overflow = Input::QueueOverflow {
+            reason: reason.to_string(),
+            node: None,
+            callback,
+        };
+        self.dialplan.handle_input(overflow, self.now);
         self.log()
     }
 
@@ -213,6 +216,12 @@ impl Call {
                 Output::Queue(request) => format!(
                     "queue {} {} {:?}",
                     request.queue, request.priority, request.summary
+                ),
+                Output::Callback(request) => format!(
+                    "callback {} {} {:?}",
+                    request.number,
+                    request.queue.as_deref().unwrap_or("-"),
+                    request.summary
                 ),
                 Output::Hangup { reason } => format!("hangup {reason}"),
                 Output::Event(e) if e.kind == "node_entered" => {

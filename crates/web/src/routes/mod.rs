@@ -1,6 +1,7 @@
 //! The HTTP routes, and the JSON answers for paths and methods that are not routes.
 
 mod agents;
+mod callbacks;
 mod calls;
 mod list_query;
 mod openapi;
@@ -38,6 +39,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/agents/{id}", get(agents::detail))
         .route("/api/agents/{id}/state", put(agents::set_state))
         .route("/api/queues", get(queues::list))
+        .route("/api/callbacks", get(callbacks::list))
+        .route("/api/callbacks/{id}", put(callbacks::update))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
