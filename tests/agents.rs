@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use switchboard_e2e::api_client::{Client, assert_error, offline_cli};
 use switchboard_e2e::baresip::Baresip;
 use switchboard_e2e::prometheus::{sample, scrape};
-use switchboard_e2e::tools::{sox, wait_for_event};
-use switchboard_e2e::{Gateway, events_of, kinds, one_at_a_time, wav_channel};
+use switchboard_e2e::tools::{sox, speech_file, wait_for_event};
+use switchboard_e2e::{Gateway, events_of, kinds, one_at_a_time, speech_config, wav_channel};
 
 /// The caller's and the agent's tones: each side's audio is recognizable in the other's ear.
 const CALLER_HZ: f64 = 600.0;
@@ -433,6 +433,72 @@ fn a_callback_overflow_stores_the_number_the_caller_keys_in() {
     // The caller hears the confirmation and the gateway hangs up.
     let calls = gw.wait_for_ended_calls(1, Duration::from_secs(20));
     assert_eq!(calls[0]["outcome"], "completed", "{:?}", calls[0]);
+}
+
+#[test]
+fn with_speech_on_the_agents_words_are_transcribed_and_calls_show_tells_the_agent_part() {
+    let _serial = one_at_a_time();
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(&format!("{}{}", center(10, true), speech_config()));
+    // Anna says a sentence a second after answering, then her phone hangs up.
+    let said = dir.path().join("anna-says.wav");
+    let source = speech_file("librivox/sense_and_sensibility_01_austen_64kb-0880.wav");
+    sox(&[
+        source.to_str().unwrap(),
+        "-r",
+        "8000",
+        "-c",
+        "1",
+        "-b",
+        "16",
+        said.to_str().unwrap(),
+        "pad",
+        "1",
+        "3",
+    ]);
+    let _anna = agent_phone(dir.path(), &gw, "anna", true, &said);
+    let (_caller, id) = caller_presses_zero(dir.path(), &gw, 30.0);
+    let call = wait_for_event(&gw, &id, "agent_hung_up", |_| true, Duration::from_secs(40));
+    assert_eq!(
+        events_of(&call, "agent_connected")[0]["data"]["agent"],
+        "anna"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let agent_line = loop {
+        let call = gw.call(&id);
+        let lines = call["transcript"].as_array().cloned().unwrap_or_default();
+        if let Some(line) = lines.iter().find(|l| l["speaker"] == "agent") {
+            break line.clone();
+        }
+        assert!(Instant::now() < deadline, "no agent line: {call:#}");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let text = agent_line["text"].as_str().unwrap().to_lowercase();
+    assert!(
+        text.contains("ill") && text.contains("young man"),
+        "whisper heard anna say \"he was not an ill disposed young man\": {agent_line}"
+    );
+    assert_eq!(agent_line["data"]["agent"], "anna", "{agent_line}");
+    // Agent lines are on the call's time base: after the caller pressed 0 and waited.
+    assert!(
+        agent_line["start_ms"].as_u64().unwrap() > 1000,
+        "{agent_line}"
+    );
+
+    let shown = gw.cli(&["calls", "show", &id]);
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with("agent      anna: waited ")
+                && l.contains(" s in support, talked ")),
+        "{shown}"
+    );
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.contains("  agent  ") && l.to_lowercase().contains("young man")),
+        "{shown}"
+    );
 }
 
 /// Anna answers the caller, then transfers them from her phone (REFER) to `target`.

@@ -160,6 +160,9 @@ pub async fn show(config: &Config, id: &str, json: bool) -> anyhow::Result<ExitC
         None => println!("ended      - (still running, or the gateway stopped)"),
     }
     println!("outcome    {}", call.outcome.as_deref().unwrap_or("-"));
+    for line in agent_lines(&events) {
+        println!("agent      {line}");
+    }
     println!(
         "recording  {}",
         call.recording_path.as_deref().unwrap_or("-")
@@ -181,6 +184,58 @@ pub async fn show(config: &Config, id: &str, json: bool) -> anyhow::Result<ExitC
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line per agent who talked with the caller: who, how long the caller waited in which
+/// queue before, and how long they talked (`anna: waited 12.4 s in support, talked 95.0 s`).
+fn agent_lines(events: &[sb_store::CallEvent]) -> Vec<String> {
+    let seconds = |v: &serde_json::Value| v.as_f64().map(|ms| ms / 1000.0);
+    let mut lines: Vec<String> = Vec::new();
+    let mut queue = None;
+    // The agent talking now and since when, until their part ends.
+    let mut talking: Option<chrono::DateTime<chrono::Utc>> = None;
+    let close = |lines: &mut Vec<String>, talked: f64| {
+        if let Some(last) = lines.last_mut() {
+            last.push_str(&format!(", talked {talked:.1} s"));
+        }
+    };
+    for e in events {
+        match e.kind.as_str() {
+            "queue_entered" => queue = e.data["queue"].as_str().map(str::to_string),
+            "agent_connected" => {
+                lines.push(format!(
+                    "{}: waited {:.1} s in {}",
+                    e.data["agent"].as_str().unwrap_or("?"),
+                    seconds(&e.data["waited_ms"]).unwrap_or(0.0),
+                    queue.as_deref().unwrap_or("a queue")
+                ));
+                talking = Some(e.at);
+            }
+            "transferred" if e.data["agent"].is_string() => {
+                if let Some(since) = talking.take() {
+                    close(
+                        &mut lines,
+                        (e.at - since).num_milliseconds() as f64 / 1000.0,
+                    );
+                }
+                lines.push(format!(
+                    "{}: transferred to",
+                    e.data["agent"].as_str().unwrap_or("?")
+                ));
+                talking = Some(e.at);
+            }
+            "agent_hung_up" | "ended" => {
+                if let Some(since) = talking.take() {
+                    close(
+                        &mut lines,
+                        (e.at - since).num_milliseconds() as f64 / 1000.0,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    lines
 }
 
 /// `   12.340–14.020  caller  order status please  (confidence 0.87, frustration 0.10)`
