@@ -13,7 +13,9 @@ use switchboard_e2e::api_client::{Client, assert_error, offline_cli};
 use switchboard_e2e::baresip::Baresip;
 use switchboard_e2e::prometheus::{sample, scrape};
 use switchboard_e2e::tools::{sox, speech_file, wait_for_event};
-use switchboard_e2e::{Gateway, events_of, kinds, one_at_a_time, speech_config, wav_channel};
+use switchboard_e2e::{
+    Gateway, active_seconds, events_of, kinds, one_at_a_time, speech_config, wav_channel,
+};
 
 /// The caller's and the agent's tones: each side's audio is recognizable in the other's ear.
 const CALLER_HZ: f64 = 600.0;
@@ -499,6 +501,65 @@ fn with_speech_on_the_agents_words_are_transcribed_and_calls_show_tells_the_agen
             .any(|l| l.contains("  agent  ") && l.to_lowercase().contains("young man")),
         "{shown}"
     );
+}
+
+#[test]
+fn the_agent_puts_the_caller_on_hold_with_music_and_takes_them_back() {
+    let _serial = one_at_a_time();
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(&center(10, true));
+    let agent_tone = tone(&dir.path().join("agent.wav"), AGENT_HZ, 80.0);
+    let anna = agent_phone(dir.path(), &gw, "anna", true, &agent_tone);
+    let (_caller, id) = caller_presses_zero(dir.path(), &gw, 24.0);
+    wait_for_event(
+        &gw,
+        &id,
+        "agent_answered",
+        |_| true,
+        Duration::from_secs(20),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    anna.type_keys("/hold\n");
+    wait_for_event(&gw, &id, "agent_hold", |_| true, Duration::from_secs(10));
+    std::thread::sleep(Duration::from_secs(4));
+    anna.type_keys("/resume\n");
+    wait_for_event(&gw, &id, "agent_unhold", |_| true, Duration::from_secs(10));
+
+    let calls = gw.wait_for_ended_calls(1, Duration::from_secs(40));
+    assert_eq!(calls.len(), 1);
+    let call = gw.call(&id);
+    let answered =
+        chrono::DateTime::parse_from_rfc3339(call["call"]["answered_at"].as_str().unwrap())
+            .unwrap();
+    let offset = |kind: &str| {
+        let at = events_of(&call, kind)[0]["at"].as_str().unwrap();
+        let at = chrono::DateTime::parse_from_rfc3339(at).unwrap();
+        (at - answered).num_milliseconds() as f64 / 1000.0
+    };
+    let (held, resumed) = (offset("agent_hold"), offset("agent_unhold"));
+    assert!(
+        resumed - held > 3.0,
+        "held {held:.1} s → resumed {resumed:.1} s"
+    );
+    // What the caller was sent (the recording's second channel): music while held, Anna after.
+    let recording = PathBuf::from(call["call"]["recording_path"].as_str().unwrap());
+    let (rate, sent) = wav_channel(&recording, 1);
+    let span = |from: f64, to: f64| {
+        let at = |t: f64| ((t * rate as f64) as usize).min(sent.len());
+        &sent[at(from)..at(to)]
+    };
+    let while_held = span(held + 0.5, resumed - 0.5);
+    assert!(
+        tone_share(rate, while_held, AGENT_HZ) < 0.2,
+        "the caller does not hear Anna while held"
+    );
+    assert!(
+        active_seconds(rate, while_held, 300.0) > (resumed - held - 1.0) * 0.8,
+        "the caller hears music on hold, not silence"
+    );
+    let after = span(resumed + 0.5, resumed + 2.5);
+    let share = tone_share(rate, after, AGENT_HZ);
+    assert!(share > 0.8, "Anna again after resuming: {share:.2}");
 }
 
 /// Anna answers the caller, then transfers them from her phone (REFER) to `target`.
