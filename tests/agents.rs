@@ -20,6 +20,7 @@ use switchboard_e2e::{
 /// The caller's and the agent's tones: each side's audio is recognizable in the other's ear.
 const CALLER_HZ: f64 = 600.0;
 const AGENT_HZ: f64 = 1500.0;
+const BEN_HZ: f64 = 1100.0;
 
 /// Queues and agents: only Anna has the `support` skill; Ben does billing.
 fn center(ring_timeout: u32, anna_answers_first: bool) -> String {
@@ -560,6 +561,121 @@ fn the_agent_puts_the_caller_on_hold_with_music_and_takes_them_back() {
     let after = span(resumed + 0.5, resumed + 2.5);
     let share = tone_share(rate, after, AGENT_HZ);
     assert!(share > 0.8, "Anna again after resuming: {share:.2}");
+}
+
+/// The SIP messages (headers) in a baresip trace whose start line begins with `start`.
+fn traced(log: &str, start: &str) -> Vec<String> {
+    log.replace("\r\n", "\n")
+        .split("\n\n")
+        .filter(|m| m.lines().any(|l| l.trim_start().starts_with(start)))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A header's value in one traced SIP message.
+fn traced_header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
+    message.lines().find_map(|l| {
+        let (n, v) = l.trim().split_once(':')?;
+        n.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// The `tag` parameter of a From or To header value.
+fn tag_of(value: &str) -> Option<&str> {
+    value.split(';').find_map(|p| p.trim().strip_prefix("tag="))
+}
+
+#[test]
+fn an_attended_transfer_hands_the_caller_to_the_consulted_agent() {
+    let _serial = one_at_a_time();
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(&center(10, true));
+    let anna_tone = tone(&dir.path().join("anna.wav"), AGENT_HZ, 80.0);
+    let ben_tone = tone(&dir.path().join("ben.wav"), BEN_HZ, 80.0);
+    let anna = agent_phone(dir.path(), &gw, "anna", true, &anna_tone);
+    let ben = agent_phone(dir.path(), &gw, "ben", true, &ben_tone);
+    let (caller, id) = caller_presses_zero(dir.path(), &gw, 30.0);
+    wait_for_event(
+        &gw,
+        &id,
+        "agent_answered",
+        |d| d["agent"] == "anna",
+        Duration::from_secs(20),
+    );
+
+    // Anna consults Ben: a second call from her phone to his id, bridged by the gateway.
+    std::thread::sleep(Duration::from_secs(1));
+    anna.type_keys(&format!("/dial sip:ben@{}\n", gw.addr));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let (call_id, from_tag, to_tag) = loop {
+        let log = anna.log();
+        let consult = traced(&log, "INVITE sip:ben@").into_iter().find_map(|m| {
+            let call_id = traced_header(&m, "Call-ID")?.to_string();
+            let from_tag = tag_of(traced_header(&m, "From")?)?.to_string();
+            Some((call_id, from_tag))
+        });
+        let answered = consult.and_then(|(call_id, from_tag)| {
+            let to_tag = traced(&log, "SIP/2.0 200")
+                .into_iter()
+                .filter(|m| traced_header(m, "Call-ID") == Some(call_id.as_str()))
+                .find_map(|m| tag_of(traced_header(&m, "To")?).map(str::to_string))?;
+            Some((call_id, from_tag, to_tag))
+        });
+        if let Some(found) = answered {
+            break found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Ben never answered Anna's consultation.\nanna:\n{log}\nben:\n{}\ngateway:\n{}",
+            ben.log(),
+            gw.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    std::thread::sleep(Duration::from_secs(2));
+
+    // Anna goes back to the caller's line and transfers it, replacing the consultation.
+    anna.type_keys("/line 1\n");
+    std::thread::sleep(Duration::from_millis(300));
+    anna.type_keys(&format!(
+        "/transfer sip:ben@{}?Replaces={call_id}%3Bto-tag%3D{to_tag}%3Bfrom-tag%3D{from_tag}\n",
+        gw.addr
+    ));
+    let call = wait_for_event(
+        &gw,
+        &id,
+        "transferred",
+        |d| d["agent"] == "ben",
+        Duration::from_secs(15),
+    );
+    let transferred = &events_of(&call, "transferred")[0]["data"];
+    assert_eq!(transferred["attended"], true, "{transferred}");
+    assert!(
+        transferred["consulted_ms"].as_u64().unwrap() >= 1500,
+        "{transferred}"
+    );
+    let hangups: Vec<_> = events_of(&call, "agent_hangup")
+        .iter()
+        .map(|e| e["data"]["agent"].clone())
+        .collect();
+    assert!(hangups.contains(&serde_json::json!("anna")), "{hangups:?}");
+
+    let calls = gw.wait_for_ended_calls(1, Duration::from_secs(40));
+    assert_eq!(calls.len(), 1, "the consultation is no call of its own");
+    let call = gw.call(&id);
+    assert_eq!(call["call"]["agent_id"], "ben", "{:?}", kinds(&call));
+    // The caller talked with Ben at the end, without a new ring on his phone.
+    let heard = caller.heard().expect("the caller dumped what it heard");
+    let (rate, heard) = wav_channel(&heard, 0);
+    let last = heard.len().saturating_sub(3 * rate as usize)..heard.len();
+    let share = tone_share(rate, &heard[last], BEN_HZ);
+    assert!(share > 0.6, "the caller heard Ben: {share:.2}");
+    assert_eq!(
+        traced(&ben.log(), "INVITE sip:ben-").len(),
+        1,
+        "Ben's phone rang once, for the consultation:\n{}",
+        ben.log()
+    );
 }
 
 /// Anna answers the caller, then transfers them from her phone (REFER) to `target`.

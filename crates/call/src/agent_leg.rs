@@ -70,8 +70,9 @@ pub struct AgentLeg {
     /// RTCP socket of the leg.
     pub rtcp: UdpSocket,
     local: LocalSession,
-    /// Media once the agent answered.
+    /// Media once the agent answered, and its codec.
     media: Option<MediaSession>,
+    codec: Option<Codec>,
     speech: Option<CallerSpeech>,
     /// Caller rate → agent rate, and back.
     to_agent: Option<RateConverter>,
@@ -138,6 +139,7 @@ impl AgentLeg {
             rtcp,
             local,
             media: None,
+            codec: None,
             speech: None,
             to_agent: None,
             from_agent: None,
@@ -174,13 +176,28 @@ impl AgentLeg {
             Instant::now(),
         );
         media.update(negotiated.remote, negotiated.on_hold());
+        self.media = Some(media);
+        self.codec = Some(codec);
+        self.rejoin(caller_rate, speech, call_id, now_ms)
+    }
+
+    /// Bridges the answered leg with a caller at `caller_rate` of call `call_id` from `now_ms`
+    /// on: the rate conversion both ways and the agent's transcript. An attended transfer
+    /// calls it again when the leg moves from a consultation to the caller's call.
+    pub fn rejoin(
+        &mut self,
+        caller_rate: u32,
+        speech: Option<&SpeechServices>,
+        call_id: &str,
+        now_ms: u64,
+    ) -> Result<&'static str, String> {
+        let codec = self.codec.ok_or("the agent has not answered")?;
         self.to_agent = Some(RateConverter::new(caller_rate, codec.sample_rate())?);
         self.from_agent = Some(RateConverter::new(codec.sample_rate(), caller_rate)?);
         self.speech = speech.and_then(|s| CallerSpeech::new(call_id, s, codec.sample_rate()));
         if let Some(speech) = self.speech.as_mut() {
             speech.transcribe(true);
         }
-        self.media = Some(media);
         self.connected_ms = now_ms;
         Ok(codec.name())
     }

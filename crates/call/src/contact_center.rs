@@ -120,6 +120,8 @@ pub struct CenterHandle {
     music: Arc<HashMap<String, PathBuf>>,
     /// The queues' names.
     queues: Arc<HashSet<String>>,
+    /// The agents' ids.
+    agents: Arc<HashSet<String>>,
 }
 
 impl CenterHandle {
@@ -173,6 +175,11 @@ impl CenterHandle {
     /// Whether `name` is a configured queue.
     pub fn has_queue(&self, name: &str) -> bool {
         self.music.contains_key(name) || self.queues.contains(name)
+    }
+
+    /// Whether `id` is a configured agent.
+    pub fn is_agent(&self, id: &str) -> bool {
+        self.agents.contains(id)
     }
 
     /// The phone to ring for agent `agent` (None: no such agent, or not signed in).
@@ -267,6 +274,7 @@ pub fn spawn_center(
         tx,
         music: Arc::new(music),
         queues: Arc::new(config.queues.iter().map(|q| q.name.clone()).collect()),
+        agents: Arc::new(config.agents.iter().map(|a| a.id.clone()).collect()),
     })
 }
 

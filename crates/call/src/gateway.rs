@@ -10,11 +10,14 @@ use sb_center::CenterConfig;
 use sb_dialog::Dialplan;
 use sb_media::Codec;
 use sb_media::prompt::PromptCache;
-use sb_sip::{EndpointConfig, SipEndpoint};
+use sb_sip::{EndpointConfig, IncomingCall, SipEndpoint, SipEvent};
 use sb_store::StoreWriter;
 use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use crate::caller_speech::SpeechServices;
+use crate::consult::{ConsultRegistry, consult_target, run_consult};
 use crate::contact_center::{CenterHandle, spawn_center};
 use crate::inbound::{bind_pair, spawn_inbound};
 use crate::sip_server::{SipHandle, SipSockets, spawn_sip};
@@ -252,6 +255,8 @@ pub struct Services {
     pub knowledge: Option<KnowledgeBase>,
     /// The contact center: queues and agents (None when no queues are configured).
     pub center: Option<CenterHandle>,
+    /// Agents' consultation calls in progress (attended transfers take them over).
+    pub consults: ConsultRegistry,
 }
 
 impl Services {
@@ -265,6 +270,29 @@ impl Services {
         let base = self.settings.call_links.as_ref()?;
         Some(format!("{base}{id}"))
     }
+}
+
+/// A new inbound call: an agent calling another agent (a consultation, see `consult.rs`), or
+/// a call for a dialplan.
+fn spawn_call(call: IncomingCall, events: mpsc::UnboundedReceiver<SipEvent>, svc: Arc<Services>) {
+    let to_agent = svc
+        .center
+        .as_ref()
+        .is_some_and(|c| c.is_agent(&call.dialled));
+    if !to_agent {
+        return spawn_inbound(call, events, svc);
+    }
+    tokio::spawn(async move {
+        match consult_target(&svc, &call).await {
+            Some((from, target)) => {
+                let span = tracing::info_span!("consultation", from = %from, to = %call.dialled);
+                run_consult(call, events, svc, from, target)
+                    .instrument(span)
+                    .await;
+            }
+            None => spawn_inbound(call, events, svc),
+        }
+    });
 }
 
 /// Where the gateway listens.
@@ -327,7 +355,7 @@ pub async fn start(
     let slot = services_slot.clone();
     let spawner = Box::new(move |call, events| {
         if let Some(svc) = slot.get() {
-            spawn_inbound(call, events, svc.clone());
+            spawn_call(call, events, svc.clone());
         }
     });
     let webhooks = WebhookClient::new(&endpoint.user_agent);
@@ -360,6 +388,7 @@ pub async fn start(
         webhooks,
         knowledge,
         center,
+        consults: ConsultRegistry::default(),
     });
     let _ = services_slot.set(services.clone());
     tokio::spawn(async move {

@@ -6,6 +6,7 @@ pub mod agent_leg;
 pub mod bot_voice;
 pub mod caller_speech;
 pub mod client;
+pub mod consult;
 pub mod contact_center;
 pub mod gateway;
 pub mod inbound;

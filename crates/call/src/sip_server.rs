@@ -9,7 +9,8 @@ use std::time::Instant;
 use sb_metrics::Direction;
 use sb_sip::message::frame_length;
 use sb_sip::{
-    DialogId, IncomingCall, OutgoingCall, Peer, QualifyId, SipEndpoint, SipEvent, TransportKind,
+    DialogId, IncomingCall, OutgoingCall, Peer, QualifyId, Replaces, SipEndpoint, SipEvent,
+    TransportKind,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -35,6 +36,8 @@ pub enum SipCommand {
     /// Probe a phone with OPTIONS; the probe's id comes back on the oneshot, its result as
     /// `SipEvent::Qualified` on the channel for events of no call.
     Qualify(Peer, String, oneshot::Sender<QualifyId>),
+    /// The dialog a `Replaces` names (RFC 3891), if it is one of ours.
+    FindDialog(Replaces, oneshot::Sender<Option<DialogId>>),
     /// Place a call; events for it go to the sender, its id comes back on the oneshot.
     Invite(
         Box<OutgoingCall>,
@@ -53,6 +56,13 @@ impl SipHandle {
     /// Sends a command; a closed SIP task means shutdown, so errors are ignored.
     pub fn send(&self, command: SipCommand) {
         let _ = self.tx.send(command);
+    }
+
+    /// The dialog `replaces` names, if it is one of ours.
+    pub async fn find_dialog(&self, replaces: Replaces) -> Option<DialogId> {
+        let (tx, rx) = oneshot::channel();
+        self.send(SipCommand::FindDialog(replaces, tx));
+        rx.await.ok().flatten()
     }
 
     /// Places a call and returns its dialog and event stream.
@@ -246,6 +256,9 @@ impl SipTask {
             SipCommand::NotifyRefer(id, code, reason) => ep.notify_refer(now, id, code, &reason),
             SipCommand::Qualify(peer, uri, reply) => {
                 let _ = reply.send(ep.qualify(now, peer, &uri));
+            }
+            SipCommand::FindDialog(replaces, reply) => {
+                let _ = reply.send(ep.dialog_for(&replaces));
             }
             SipCommand::Invite(call, events, reply) => {
                 let id = ep.invite(now, *call);

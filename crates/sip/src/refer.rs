@@ -50,8 +50,16 @@ pub struct ReferTarget {
 
 impl ReferTarget {
     /// Parses a Refer-To value such as `<sip:bob@example.com?Replaces=abc%3Bto-tag%3D1%3Bfrom-tag%3D2>`.
+    /// Some phones (baresip) send the URI bare, headers and all; with one URI in the header
+    /// and no parameters after it, that is unambiguous, so it is read as if in `<>`.
     pub fn parse(value: &str) -> Result<ReferTarget, String> {
-        let target = NameAddr::parse(value)?;
+        let value = value.trim();
+        let bare_with_headers = !value.contains(['<', ';', '"', ' ']) && value.contains('?');
+        let target = if bare_with_headers {
+            NameAddr::parse(&format!("<{value}>"))?
+        } else {
+            NameAddr::parse(value)?
+        };
         let full = format!("{}:{}", target.uri.scheme, target.uri.rest);
         let (uri, headers) = full.split_once('?').unwrap_or((&full, ""));
         let mut replaces = None;
@@ -105,6 +113,15 @@ mod tests {
         assert_eq!(plain.uri, "sip:carol@chicago.example.com");
         assert!(plain.replaces.is_none());
         assert!(ReferTarget::parse("<sip:a@b?Replaces=x%3Bto-tag%3D1>").is_err());
+        // baresip's bare form, and one that stays ambiguous (a parameter after the headers).
+        let bare =
+            ReferTarget::parse("sip:ben@10.0.0.1:5060?Replaces=c1%3Bto-tag%3Dt%3Bfrom-tag%3Df")
+                .unwrap();
+        assert_eq!(bare.uri, "sip:ben@10.0.0.1:5060");
+        assert_eq!(bare.replaces.unwrap().call_id, "c1");
+        assert!(
+            ReferTarget::parse("sip:ben@x?Replaces=c1%3Bto-tag%3Dt%3Bfrom-tag%3Df;p=1").is_err()
+        );
         assert!(ReferTarget::parse("<garbage").is_err());
         assert!(ReferTarget::parse("").is_err());
     }

@@ -253,12 +253,20 @@ impl CallLoop<'_> {
     pub(super) async fn agent_input(&mut self, input: AgentInput, buf: &[u8], rtcp_buf: &[u8]) {
         let now = Instant::now();
         match input {
-            AgentInput::Sip(SipEvent::Refer { refer_to, .. }) => {
+            AgentInput::Sip(SipEvent::Refer {
+                refer_to, replaces, ..
+            }) => {
                 let Some(leg) = self.agent.as_ref() else {
                     return;
                 };
                 let (dialog, agent) = (leg.dialog, leg.agent.clone());
-                self.refer(now, dialog, &agent, &refer_to).await;
+                match replaces {
+                    Some(replaces) => {
+                        self.attended_transfer(now, dialog, &agent, &refer_to, replaces)
+                            .await;
+                    }
+                    None => self.refer(now, dialog, &agent, &refer_to).await,
+                }
             }
             AgentInput::Sip(event) => self.agent_sip_event(now, event),
             AgentInput::Rtp(n, from) => {

@@ -1,5 +1,7 @@
-//! Blind transfers the agent starts from their phone (REFER): to a queue, to another agent by
-//! id, or to any SIP URI. The caller hears music meanwhile. A transfer to a person keeps the
+//! Transfers the agent starts from their phone (REFER). Attended: the agent consulted a
+//! colleague first (a consultation call, `consult.rs`) and the REFER's Refer-To replaces that
+//! consultation; the colleague's leg is taken over and bridged with the caller at once. Blind:
+//! to a queue, to another agent by id, or to any SIP URI. The caller hears music meanwhile. A transfer to a person keeps the
 //! first agent's leg until the target answers, so a failed transfer (no answer, busy, a dead
 //! URI) returns the caller to the first agent instead of dropping them; if that agent hung up
 //! meanwhile, the caller goes back to the queue.
@@ -12,11 +14,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use sb_sip::headers::Uri;
-use sb_sip::{DialogId, EndCause, Peer, SipEvent, TransportKind};
+use sb_sip::{DialogId, EndCause, Peer, Replaces, SipEvent, TransportKind};
 use serde_json::json;
 
 use super::CallLoop;
 use crate::agent_leg::{AgentContact, AgentInput, AgentLeg};
+use crate::consult::Consulted;
 use crate::contact_center::CenterHandle;
 use crate::sip_server::SipCommand;
 
@@ -156,7 +159,10 @@ impl CallLoop<'_> {
                     .as_mut()
                     .map(|leg| leg.answered(answer.as_ref(), rate, speech, self.id, now_ms));
                 match answered {
-                    Some(Ok(codec)) => self.transfer_answered(from, &target, codec),
+                    Some(Ok(codec)) => {
+                        let to = self.transfer.take().map(|t| t.to).unwrap_or_default();
+                        self.transfer_answered(from, &target, codec, json!({"to": to}));
+                    }
                     Some(Err(why)) => {
                         self.svc.sip.send(SipCommand::Hangup(dialog));
                         self.transfer_failed(&why);
@@ -178,14 +184,70 @@ impl CallLoop<'_> {
         }
     }
 
-    /// The target answered: they talk with the caller, the first agent is let go.
-    fn transfer_answered(&mut self, from: DialogId, target: &str, codec: &str) {
+    /// The agent on leg `from` consulted a colleague and now hands the caller over:
+    /// `replaces` names the consultation (the agent's own call to the colleague).
+    pub(super) async fn attended_transfer(
+        &mut self,
+        now: Instant,
+        from: DialogId,
+        agent: &str,
+        refer_to: &str,
+        replaces: Replaces,
+    ) {
+        self.log(
+            "transfer_requested",
+            json!({"agent": agent, "to": refer_to, "attended": true}),
+        );
+        tracing::info!(agent, to = refer_to, "attended transfer requested");
+        if self.transfer.is_some() || self.other.is_some() {
+            return self.refuse_transfer(from, 491, "Request Pending: a transfer is under way");
+        }
+        let consulted = match self.svc.sip.find_dialog(replaces).await {
+            Some(dialog) => self.svc.consults.take(dialog).await,
+            None => None,
+        };
+        let Some(Consulted {
+            agent: target,
+            mut leg,
+            since,
+        }) = consulted
+        else {
+            let why = "the consultation it replaces is not (or no longer) running";
+            self.log("transfer_failed", json!({"to": refer_to, "reason": why}));
+            return self.refuse_transfer(from, 481, "Call/Transaction Does Not Exist");
+        };
+        let rate = self.media.sample_rate();
+        let now_ms = self.call_ms(now);
+        match leg.rejoin(rate, self.svc.speech.as_ref(), self.id, now_ms) {
+            Ok(codec) => {
+                self.other = Some(leg);
+                let consulted_ms = now.saturating_duration_since(since).as_millis() as u64;
+                let details =
+                    json!({"to": refer_to, "attended": true, "consulted_ms": consulted_ms});
+                self.transfer_answered(from, &target, codec, details);
+            }
+            Err(why) => {
+                self.svc.sip.send(SipCommand::Hangup(leg.dialog));
+                self.log("transfer_failed", json!({"to": refer_to, "reason": why}));
+                self.refuse_transfer(from, 488, "Not Acceptable Here");
+            }
+        }
+    }
+
+    /// The target took the caller: they talk, the first agent is let go. `details` go into
+    /// the `transferred` event.
+    fn transfer_answered(
+        &mut self,
+        from: DialogId,
+        target: &str,
+        codec: &str,
+        details: serde_json::Value,
+    ) {
         self.svc
             .sip
             .send(SipCommand::NotifyRefer(from, 200, "OK".to_string()));
         let first = std::mem::replace(&mut self.agent, self.other.take());
         self.agent_leaving(first);
-        let to = self.transfer.take().map(|t| t.to).unwrap_or_default();
         // The first agent's part of the call is over for the contact center.
         if let Some(center) = &self.svc.center {
             center.left(self.id);
@@ -196,10 +258,11 @@ impl CallLoop<'_> {
         }
         self.media.stop_playback();
         self.svc.store.call_agent(self.id, target);
-        self.log(
-            "transferred",
-            json!({"agent": target, "to": to, "codec": codec}),
-        );
+        let mut event = json!({"agent": target, "codec": codec});
+        if let (Some(event), Some(details)) = (event.as_object_mut(), details.as_object()) {
+            event.extend(details.clone());
+        }
+        self.log("transferred", event);
         tracing::info!(
             agent = target,
             "transfer answered: bridged to the new agent"
