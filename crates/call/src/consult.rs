@@ -197,6 +197,12 @@ pub async fn run_consult(
     svc.sip
         .send(SipCommand::Answer(call.dialog, local.to_sdp()));
     tracing::info!(from, to = target.agent, "consultation: bridged");
+    // The consulted agent is busy for the queues until the consultation ends; a transfer
+    // taking them over reports the caller's call instead.
+    let talk = format!("consultation {}", call.call_id);
+    if let Some(center) = &svc.center {
+        center.talking(&target.agent, &talk);
+    }
 
     let (tx, mut handovers) = mpsc::unbounded_channel();
     svc.consults.insert(call.dialog, tx);
@@ -219,6 +225,9 @@ pub async fn run_consult(
         .await;
     svc.consults.remove(call.dialog);
     svc.sip.send(SipCommand::Hangup(call.dialog));
+    if let Some(center) = &svc.center {
+        center.left(&talk);
+    }
     match handed {
         Some(reply) => {
             tracing::info!(

@@ -85,6 +85,10 @@ enum CenterCommand {
     Left {
         call: String,
     },
+    Talking {
+        agent: String,
+        talk: String,
+    },
     /// The agent transferred the call to a queue.
     Transfer {
         call: String,
@@ -229,7 +233,18 @@ impl CenterHandle {
         !self.tx.is_closed()
     }
 
-    /// `call` left the center: hung up while waiting or ringing, or its talk is over.
+    /// Agent `agent` talks on `talk`, a call the center did not route to them (a transfer to
+    /// their id, a colleague consulting them): they are offered no queued call until
+    /// [`left`](Self::left) for `talk`.
+    pub fn talking(&self, agent: &str, talk: &str) {
+        self.send(CenterCommand::Talking {
+            agent: agent.to_string(),
+            talk: talk.to_string(),
+        });
+    }
+
+    /// `call` left the center: hung up while waiting or ringing, or its talk is over (also a
+    /// talk reported by [`talking`](Self::talking)).
     pub fn left(&self, call: &str) {
         self.send(CenterCommand::Left {
             call: call.to_string(),
@@ -264,6 +279,7 @@ pub fn spawn_center(
         agents: config.agents.iter().map(|a| a.id.clone()).collect(),
         calls: HashMap::new(),
         waits: HashMap::new(),
+        direct: HashMap::new(),
         phones: HashMap::new(),
         probes: HashMap::new(),
         sip,
@@ -286,6 +302,9 @@ struct Center {
     calls: HashMap<String, mpsc::UnboundedSender<CenterEvent>>,
     /// The queue each waiting call waits in and since when (for the wait metrics).
     waits: HashMap<String, (String, Instant)>,
+    /// Talks the center did not route (transfers to an agent's id, consultations): the agent
+    /// on each, freed when the talk leaves.
+    direct: HashMap<String, String>,
     /// Each signed-in agent's registered phones.
     phones: HashMap<String, Vec<Binding>>,
     /// OPTIONS probes in flight, by the agent probed.
@@ -355,8 +374,18 @@ impl Center {
                 };
                 self.acd.agent_rejected(&call, &agent, reason, now)
             }
+            CenterCommand::Talking { agent, talk } => {
+                let result = self.acd.agent_talking(&agent, &talk, now);
+                if result.is_ok() {
+                    self.direct.insert(talk, agent);
+                }
+                result
+            }
             CenterCommand::Left { call } => {
                 self.wait_ended(&call, "abandoned", now);
+                if let Some(agent) = self.direct.remove(&call) {
+                    let _ = self.acd.agent_talk_ended(&agent, &call, now);
+                }
                 self.calls.remove(&call);
                 self.acd.call_abandoned(&call, now)
             }

@@ -312,6 +312,45 @@ impl Acd {
         Ok(())
     }
 
+    /// The agent talks on a call the ACD did not route to them (a transfer to their id, a
+    /// colleague consulting them): until [`agent_talk_ended`](Self::agent_talk_ended) with the
+    /// same `talk` they are offered no queued call. A ring in progress for another call is
+    /// cancelled (that call rings the next agent); an agent on a break stays away after it.
+    pub fn agent_talking(&mut self, agent: &str, talk: &str, now: Instant) -> Result<(), AcdError> {
+        let index = self.agent_index(agent)?;
+        match self.agents[index].state.clone() {
+            AgentState::Ringing(call) => {
+                self.push_cancel_ring(call.as_str(), index);
+                self.take_back_ring(call.as_str(), now);
+            }
+            AgentState::WrapUp(until) => self.timers.cancel(until, Timer::WrapUpEnd(index)),
+            AgentState::Away => self.agents[index].away_after_call = true,
+            AgentState::Available | AgentState::OnCall(_) => {}
+        }
+        let agent = &mut self.agents[index];
+        agent.state = AgentState::OnCall(CallId::from(talk));
+        agent.calls_today += 1;
+        self.settle(now);
+        Ok(())
+    }
+
+    /// The talk [`agent_talking`](Self::agent_talking) reported is over: the agent is offered
+    /// calls again at once (no wrap-up: no queue owns the talk). A talk the agent is no longer
+    /// on (a later call took over) changes nothing.
+    pub fn agent_talk_ended(
+        &mut self,
+        agent: &str,
+        talk: &str,
+        now: Instant,
+    ) -> Result<(), AcdError> {
+        let index = self.agent_index(agent)?;
+        if matches!(&self.agents[index].state, AgentState::OnCall(call) if call.as_str() == talk) {
+            self.finish_call(index, Duration::ZERO, now);
+            self.settle(now);
+        }
+        Ok(())
+    }
+
     /// The agent's phone registered and answers OPTIONS (`true`), or stopped (`false`). An
     /// unreachable agent being rung has the ring cancelled; a connected call goes on.
     pub fn agent_reachable(

@@ -258,6 +258,10 @@ impl CallLoop<'_> {
         }
         self.media.stop_playback();
         self.svc.store.call_agent(self.id, target);
+        // An agent reached by id is busy with this call until it leaves the center.
+        if let Some(center) = self.svc.center.as_ref().filter(|c| c.is_agent(target)) {
+            center.talking(target, self.id);
+        }
         let mut event = json!({"agent": target, "codec": codec});
         if let (Some(event), Some(details)) = (event.as_object_mut(), details.as_object()) {
             event.extend(details.clone());

@@ -133,3 +133,62 @@ fn calls_today_counts_answered_calls_until_a_new_day() {
         0
     );
 }
+
+#[test]
+fn an_agent_talking_outside_the_queues_is_not_rung_until_that_talk_ends() {
+    let mut sim = Sim::with_available(&agents_and_queues(1, TWO_QUEUES), &["a1"]);
+    // A colleague consults a1 directly: the queue's caller waits instead of ringing a1.
+    sim.acd.agent_talking("a1", "consult-1", sim.now).unwrap();
+    assert_eq!(sim.state("a1"), AgentState::OnCall("consult-1".into()));
+    sim.arrive("c1", "general");
+    sim.wait_secs(30);
+    assert!(sim.rings().is_empty());
+    // The end of another talk (a transfer took the agent over) changes nothing.
+    sim.acd
+        .agent_talking("a1", "transferred-call", sim.now)
+        .unwrap();
+    sim.acd
+        .agent_talk_ended("a1", "consult-1", sim.now)
+        .unwrap();
+    assert_eq!(
+        sim.state("a1"),
+        AgentState::OnCall("transferred-call".into())
+    );
+    sim.acd
+        .agent_talk_ended("a1", "transferred-call", sim.now)
+        .unwrap();
+    assert_eq!(sim.rings(), [ring("c1", "a1")]);
+}
+
+#[test]
+fn a_ring_in_progress_moves_on_when_the_agent_is_taken_outside_the_queues() {
+    let mut sim = Sim::with_available(&agents_and_queues(2, TWO_QUEUES), &["a1", "a2"]);
+    sim.arrive("c1", "general");
+    let first = sim.rings();
+    assert_eq!(first.len(), 1);
+    let rung = first[0].1.clone();
+    let other = if rung == "a1" { "a2" } else { "a1" };
+    sim.acd.agent_talking(&rung, "transfer-9", sim.now).unwrap();
+    let outputs = sim.outputs();
+    assert!(
+        outputs.iter().any(|o| matches!(o, sb_center::AcdOutput::CancelRing { agent, .. } if agent.as_str() == rung)),
+        "{outputs:?}"
+    );
+    assert!(
+        outputs.iter().any(|o| matches!(o, sb_center::AcdOutput::RingAgent { agent, .. } if agent.as_str() == other)),
+        "{outputs:?}"
+    );
+}
+
+#[test]
+fn an_agent_on_a_break_consulted_directly_stays_away_afterwards() {
+    let mut sim = Sim::with_available(&agents_and_queues(1, TWO_QUEUES), &["a1"]);
+    sim.acd
+        .set_agent_state("a1", Presence::Away, sim.now)
+        .unwrap();
+    sim.acd.agent_talking("a1", "consult-2", sim.now).unwrap();
+    sim.acd
+        .agent_talk_ended("a1", "consult-2", sim.now)
+        .unwrap();
+    assert_eq!(sim.state("a1"), AgentState::Away);
+}
