@@ -41,9 +41,13 @@ fn validates() {
             "agent",
             "agents_busy",
             "billing",
+            "book_callback",
+            "callback_booked",
+            "callback_invalid",
             "goodbye",
             "goodbye_after_agent",
             "greeting",
+            "leave_number",
             "main_menu",
             "order_lookup",
             "order_number",
@@ -206,4 +210,23 @@ fn the_caller_may_hang_up_while_typing() {
         "",
         "nothing half-typed is kept"
     );
+}
+
+#[test]
+fn a_callback_overflow_takes_the_callers_number() {
+    let mut call = in_main_menu(utc("2026-05-18T08:00:00Z"));
+    call.press("0");
+    call.played();
+    assert_eq!(
+        nodes(&call.queue_overflows("max wait in support: callback", true)),
+        ["leave_number"]
+    );
+    call.played();
+    let log = call.press("5550199#");
+    assert!(
+        log.iter()
+            .any(|l| l.starts_with("callback 5550199 support ")),
+        "{log:?}"
+    );
+    assert_eq!(nodes(&log), ["book_callback", "callback_booked"]);
 }
