@@ -316,6 +316,8 @@ function drawTimeline(svg, { lines, events, origin, totalMs, seek }) {
   const step = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800].find((t) => (t * 1000 / totalMs) * width >= 90) || 3600;
   for (let t = 0; t * 1000 <= totalMs; t += step) {
     const tx = x(t * 1000);
+    // The last label would run off the right edge.
+    if (tx > width - 30) break;
     children.push(s('line', { class: 'tick', x1: tx, x2: tx, y1: 64, y2: 68 }),
       s('text', { class: 'tick-label', x: tx + 2, y: 80 }, clock(t * 1000).replace(/\.0$/, '')));
   }
