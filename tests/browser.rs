@@ -419,6 +419,11 @@ fn a_reviewer_finds_plays_and_scores_a_call_and_an_agent_is_refused_another_agen
         "dictation",
         &format!("{}{}", speech_config(), users()),
     );
+    assert!(
+        gw.log().contains(&format!("web UI:    http://{}/", gw.web)),
+        "start-up says where the UI is:\n{}",
+        gw.log()
+    );
     let phone_dir = dir.path().join("baresip");
     std::fs::create_dir(&phone_dir).unwrap();
     let phone = Baresip::dial(&phone_dir, &voice, &format!("sip:100@{}", gw.addr), None);
