@@ -1,8 +1,8 @@
 //! Switchboard's web layer: the REST API over the call store (`/api/calls`, a call's detail and
 //! its recording with HTTP ranges), live store updates over a WebSocket (`/api/events`), the
 //! agent desk (`/api/agents`, `/api/queues`: the contact center's agents and queues, agents
-//! set available or away), sign-in with sessions or API tokens, health checks, the OpenAPI
-//! document describing it all, and the QA web UI (`ui.rs`: static files embedded in the binary).
+//! set available or away), sign-in with sessions or API tokens, health checks, and the OpenAPI
+//! document describing it all.
 //!
 //! It only reads the store, plus one broadcast subscription per WebSocket; it never writes
 //! calls and holds no call logic. The agent desk asks the contact center's task through its
