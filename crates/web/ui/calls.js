@@ -157,7 +157,7 @@ export async function render({ main, navigate, me, current }) {
     h('caption', { class: 'visually-hidden' }, 'Calls, newest first'),
     h('thead', {}, h('tr', {},
       ['Time', 'Caller', 'Dialplan', 'Duration', 'Outcome', 'Intent', 'Escalated', 'Agent', 'Frustration', scoring ? 'Score' : '']
-        .map((t) => h('th', { scope: 'col' }, t)))),
+        .map((t) => h('th', { scope: 'col', class: ['Duration', 'Frustration', 'Score'].includes(t) ? 'num' : null }, t)))),
     tbody);
   replace(main,
     h('h1', { class: 'visually-hidden' }, 'Calls'),
