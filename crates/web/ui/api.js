@@ -42,7 +42,7 @@ export async function api(path, { method = 'GET', body } = {}) {
     }
     throw new ApiError(response.status, answer);
   }
-  if (response.status === 204 || method === 'HEAD') return null;
+  if (response.status === 204) return null;
   return response.json();
 }
 
@@ -55,21 +55,19 @@ export function query(params) {
   return out.toString();
 }
 
-const features = new Map();
+let routes = null;
 
 /**
- * Whether a route this server may not have yet answers: false on 404 (the route is absent),
- * true on any other answer. Asked once per page load.
+ * Whether this server has a route (routes come with the server's version): asked of its
+ * OpenAPI document, once per page load, so that no route is called just to find out (an
+ * export, for one, is audited).
  */
-export function hasFeature(path, method = 'GET') {
-  if (!features.has(path)) {
-    features.set(
-      path,
-      api(path, { method }).then(
-        () => true,
-        (e) => e.status !== 404 && e.status !== 0,
-      ),
+export function hasRoute(path) {
+  if (!routes) {
+    routes = api('/api/openapi.json').then(
+      (doc) => new Set(Object.keys(doc.paths || {})),
+      () => new Set(),
     );
   }
-  return features.get(path);
+  return routes.then((known) => known.has(path));
 }

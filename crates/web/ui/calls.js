@@ -1,7 +1,7 @@
 // The call list: every filter of GET /api/calls in a form whose values live in the page URL
 // (so a search can be shared, reloaded and gone back to), keyset pages, and the QA columns.
 
-import { api, hasFeature, query } from './api.js';
+import { api, hasRoute, query } from './api.js';
 import { h, replace } from './dom.js';
 import { ANGRY, dateTime, duration, level, words } from './format.js';
 
@@ -140,8 +140,8 @@ export async function render({ main, navigate, me, current }) {
   const search = (next) => navigate(`/calls${next.toString() ? `?${next}` : ''}`);
   const [agents, scoring, exporting] = await Promise.all([
     me.role === 'agent' ? [] : api('/api/agents').then((a) => (Array.isArray(a) ? a : []), () => []),
-    hasFeature('/api/scorecard'),
-    hasFeature('/api/export?format=json&from=2999-01-01T00:00:00Z', 'HEAD'),
+    hasRoute('/api/scorecard'),
+    hasRoute('/api/export'),
   ]);
   const status = h('p', { class: 'status', role: 'status', 'data-testid': 'list-status' }, 'Searching…');
   const tbody = h('tbody', {});
