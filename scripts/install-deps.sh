@@ -13,6 +13,7 @@ packages=(
   pkg-config
   cmake clang libclang-dev  # building whisper.cpp (whisper-rs) and espeak-ng bindings
   libsonic-dev espeak-ng-data  # piper's phonemizer (espeak-ng) links sonic and reads its data
+  chromium chromium-driver     # headless browser for the web UI's end-to-end test
 )
 
 missing=()

@@ -159,17 +159,22 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     println!("  recordings: {}", recordings.display());
     match &web {
         Some(web) => {
+            println!(
+                "  web UI:    http://{}/  (calls, transcripts, recordings, scores, reports)",
+                web.addr
+            );
             println!("  web API:   http://{}/api/openapi.json", web.addr);
-            if let Some(admin) = &web.generated_admin {
-                println!(
+            match &web.generated_admin {
+                Some(admin) => println!(
                     "  sign in:   {} / {}  (generated and kept in {}; configure [[user]] entries to replace it)",
                     sb_web::ADMIN_NAME,
                     admin.password,
                     admin.file.display()
-                );
+                ),
+                None => println!("  sign in:   as a [[user]] of the configuration"),
             }
         }
-        None => println!("  web API:   off"),
+        None => println!("  web UI and API: off"),
     }
     println!("Call it:");
     println!("  switchboard call sip:100@{addr} --dtmf 1 --record /tmp/call.wav");

@@ -18,6 +18,7 @@ mod events;
 mod health;
 mod metrics;
 mod routes;
+mod ui;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

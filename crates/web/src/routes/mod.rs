@@ -21,6 +21,7 @@ pub(crate) use calls::readable_call;
 /// Every route (the OpenAPI document in `src/openapi.json` describes the same set).
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
+        .merge(crate::ui::router())
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
