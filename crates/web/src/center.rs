@@ -76,6 +76,9 @@ mod tests {
             sessions: Arc::default(),
             secure_cookies: false,
             center,
+            scorecard: Arc::default(),
+            pii_roles: Arc::new([]),
+            audit_windows: Arc::default(),
         };
         let request = Request::get(uri)
             .header("Authorization", format!("Bearer {token}"))
