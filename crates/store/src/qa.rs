@@ -183,10 +183,10 @@ impl TryFrom<AuditRow> for AuditEntry {
 const IDS_PER_QUERY: usize = 500;
 
 impl Store {
-    /// A call's scores, oldest first.
+    /// A call's scores, by reviewer.
     pub async fn scores(&self, call_id: &str) -> Result<Vec<Score>> {
         let sql = "SELECT call_id, reviewer, answers, total, note, updated_at FROM call_scores \
-                   WHERE call_id = $1 ORDER BY updated_at, reviewer";
+                   WHERE call_id = $1 ORDER BY reviewer";
         let rows: Vec<ScoreRow> = with_pool!(&self.pool, |p| {
             sqlx::query_as(sql).bind(call_id).fetch_all(p).await
         })?;

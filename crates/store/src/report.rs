@@ -56,6 +56,8 @@ pub struct ReportRow {
     pub contained: i64,
     /// Escalated, queued or taken by an agent.
     pub transferred: i64,
+    /// Entered a queue.
+    pub queued: i64,
     /// Ended by the caller while waiting in a queue.
     pub abandoned: i64,
     /// Mean answer-to-end seconds of answered, ended calls.
@@ -88,6 +90,7 @@ struct Row {
     calls: i64,
     contained: Option<i64>,
     transferred: Option<i64>,
+    queued: Option<i64>,
     abandoned: Option<i64>,
     avg_handle_ms: Option<f64>,
     avg_asa_ms: Option<f64>,
@@ -107,6 +110,7 @@ fn report_sql(key: &str) -> String {
          SUM(CASE WHEN c.answered_at IS NOT NULL AND c.ended_at IS NOT NULL \
              AND NOT {transferred} THEN 1 ELSE 0 END) AS contained, \
          SUM(CASE WHEN {transferred} THEN 1 ELSE 0 END) AS transferred, \
+         SUM(CASE WHEN c.queued_at IS NOT NULL THEN 1 ELSE 0 END) AS queued, \
          SUM(CASE WHEN {abandoned} THEN 1 ELSE 0 END) AS abandoned, \
          AVG(CASE WHEN c.answered_at IS NOT NULL AND c.ended_at IS NOT NULL \
              THEN CAST(c.ended_at - c.answered_at AS DOUBLE PRECISION) END) AS avg_handle_ms, \
@@ -171,6 +175,7 @@ fn empty_totals() -> ReportRow {
         calls: 0,
         contained: 0,
         transferred: 0,
+        queued: 0,
         abandoned: 0,
         avg_handle_secs: None,
         avg_speed_of_answer_secs: None,
@@ -199,6 +204,7 @@ fn finish(r: Row, by: ReportBy) -> Result<ReportRow> {
         calls: r.calls,
         contained: r.contained.unwrap_or(0),
         transferred: r.transferred.unwrap_or(0),
+        queued: r.queued.unwrap_or(0),
         abandoned: r.abandoned.unwrap_or(0),
         avg_handle_secs: r.avg_handle_ms.map(|ms| ms / 1000.0),
         avg_speed_of_answer_secs: r.avg_asa_ms.map(|ms| ms / 1000.0),

@@ -39,8 +39,8 @@ async fn scores_and_comments(store: &Store) {
     store.put_score(&again).await.unwrap();
     let scores = store.scores(&call).await.unwrap();
     assert_eq!(scores.len(), 2);
-    assert_eq!(scores[0].reviewer, "sue");
-    assert_eq!(scores[1], again);
+    assert_eq!(scores[0], again, "by reviewer");
+    assert_eq!(scores[1].reviewer, "sue");
     let totals = store
         .score_totals(&[call.clone(), "other".into()])
         .await
@@ -213,6 +213,7 @@ async fn report(store: &Store, base: i64) {
     assert_eq!(totals.calls, 5);
     assert_eq!(totals.contained, 2, "{totals:?}");
     assert_eq!(totals.transferred, 2);
+    assert_eq!(totals.queued, 2);
     assert_eq!(totals.abandoned, 1);
     assert_eq!(totals.repeat_callers, 1);
     assert_eq!(totals.satisfaction, Some(4.0));
