@@ -189,13 +189,16 @@ def percentile(values, p):
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def measure(api, paths, rounds, warmup=3):
+def measure(api, paths, rounds, per_path, warmup=3):
+    """Times `rounds` requests cycling through `paths`; also files each time under its path."""
     for path in paths[:warmup]:
         api.get(path)
     times = []
     for i in range(rounds):
-        elapsed, _ = api.get(paths[i % len(paths)])
+        path = paths[i % len(paths)]
+        elapsed, _ = api.get(path)
         times.append(elapsed)
+        per_path.setdefault(path, []).append(elapsed)
     return times
 
 
@@ -261,16 +264,16 @@ def main():
             f"/api/reports?by=intent&{days60}",
             f"/api/reports?by=day&repeat_days=7&{days60}",
         ]
-        results = {}
+        results, per_path = {}, {}
         log("timing list pages ...")
-        results["list"] = measure(boss, lists, rounds)
+        results["list"] = measure(boss, lists, rounds, per_path)
         log("timing searches ...")
-        results["search"] = measure(boss, searches, rounds)
+        results["search"] = measure(boss, searches, rounds, per_path)
         log("timing details ...")
-        results["detail"] = measure(boss, details, rounds)
-        results["detail (qa, masked)"] = measure(qa, details, rounds)
+        results["detail"] = measure(boss, details, rounds, {})
+        results["detail (qa, masked)"] = measure(qa, details, rounds, {})
         log("timing reports ...")
-        results["report"] = measure(boss, reports, 15 if args.quick else 30, warmup=1)
+        results["report"] = measure(boss, reports, 15 if args.quick else 30, per_path, warmup=1)
         _, sample_report = boss.get(reports[0])
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -295,6 +298,10 @@ def main():
         rows.append({"query": name, "n": len(times), "p50_ms": statistics.median(times),
                      "p95_ms": p95, "p99_ms": percentile(times, 99), "max_ms": worst,
                      "target_ms": target, "target_met": ok})
+    print("slowest queries by p95:")
+    slowest = sorted(per_path.items(), key=lambda kv: -percentile(kv[1], 95))[:6]
+    for path, t in slowest:
+        print(f"  {percentile(t, 95):>8.1f} ms  {urllib.parse.unquote(path)[:100]}")
     print(f"report totals over 60 days: {json.dumps(sample_report['totals'])}")
 
     out_dir = REPO / "bench" / "results"
@@ -308,6 +315,9 @@ def main():
         "binary": str(binary),
         "cpus": os.cpu_count(),
         "results": rows,
+        "by_query": [{"path": path, "n": len(t), "p50_ms": statistics.median(t),
+                      "p95_ms": percentile(t, 95), "max_ms": max(t)}
+                     for path, t in per_path.items()],
         "report_totals": sample_report["totals"],
     }, indent=2) + "\n")
     print(f"wrote {out}")

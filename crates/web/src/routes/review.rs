@@ -163,7 +163,9 @@ pub(super) async fn add_comment(
     }
     check_length("text", text)?;
     let now = now_ms();
-    let duration_ms = (call.ended_at.unwrap_or(now) - call.started_at).num_milliseconds();
+    // The transcript's and the recording's time base: the answer (the start if unanswered).
+    let base = call.answered_at.unwrap_or(call.started_at);
+    let duration_ms = (call.ended_at.unwrap_or(now) - base).num_milliseconds();
     if !(0..=duration_ms).contains(&request.at_ms) {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
