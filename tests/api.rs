@@ -359,7 +359,7 @@ fn every_documented_operation_answers(gw: &Gateway, admin: &Client, call: &str) 
             checked += 1;
         }
     }
-    assert_eq!(checked, 17, "operations in the document");
+    assert_eq!(checked, 25, "operations in the document");
 }
 
 /// Calls written into the gateway's database by the store's writer, as speech calls leave

@@ -10,7 +10,11 @@
 //!   FTS5 table on SQLite, a GIN index on PostgreSQL).
 //! * Summary columns on `calls` (`intent`, `escalated`, `max_frustration`, `agent_id`) that the
 //!   writer keeps up to date from the events and lines it stores (`summary.rs`), so the QA list
-//!   filters on indexed columns.
+//!   filters on indexed columns; and for the reports `queued_at`, `agent_answered_at`,
+//!   `queue_state` and `satisfaction` (`report.rs` defines what they count).
+//! * QA review: `call_scores` (one per reviewer per call), `call_comments` (anchored to a
+//!   moment of the call), and the `audit_log` of who viewed, listened to or exported a call
+//!   (`qa.rs`; written directly, not through the background writer, see there).
 //!
 //! Every committed change is also broadcast to watchers ([`Store::subscribe`], `live.rs`).
 //!
@@ -72,6 +76,8 @@
 
 mod callbacks;
 mod live;
+mod qa;
+mod report;
 mod summary;
 mod writer;
 
@@ -88,6 +94,9 @@ use sqlx::sqlite::{
 
 pub use callbacks::{Callback, CallbackStatus};
 pub use live::{LIVE_UPDATES_BUFFER, StoreUpdate};
+pub use qa::{AuditEntry, AuditFilter, Comment, NewAuditEntry, Score};
+pub use report::{Report, ReportBy, ReportQuery, ReportRow};
+pub use summary::SURVEY_EVENT;
 pub use writer::{BACKLOG_WARN_EVERY, MAX_BATCH, NewCall, StoreWriter};
 
 /// How long an SQLite connection waits for a lock before giving up with `SQLITE_BUSY`.

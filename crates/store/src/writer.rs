@@ -100,7 +100,7 @@ impl Op {
     /// The changes to the call's summary columns that go with this operation.
     fn summary_updates(&self) -> Vec<SummaryUpdate> {
         match self {
-            Op::Event { kind, data, .. } => summary::from_event(kind, data),
+            Op::Event { kind, at, data, .. } => summary::from_event(kind, *at, data),
             Op::Transcript(line) => summary::from_transcript(line).into_iter().collect(),
             _ => Vec::new(),
         }
@@ -451,8 +451,11 @@ macro_rules! apply {
                 let query = sqlx::query(update.sql()).bind(op.call_id());
                 let query = match &update {
                     SummaryUpdate::Intent(intent) => query.bind(intent.as_str()),
-                    SummaryUpdate::Escalated => query,
-                    SummaryUpdate::Frustration(score) => query.bind(*score),
+                    SummaryUpdate::Escalated | SummaryUpdate::QueueOverflow => query,
+                    SummaryUpdate::Frustration(score) | SummaryUpdate::Satisfaction(score) => {
+                        query.bind(*score)
+                    }
+                    SummaryUpdate::Queued(at) | SummaryUpdate::AgentAnswered(at) => query.bind(*at),
                 };
                 query.execute($conn).await?;
             }

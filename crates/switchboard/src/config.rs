@@ -35,6 +35,8 @@ pub struct Config {
     pub user: Vec<sb_web::UserConfig>,
     /// `[[token]]`: API tokens for integrations.
     pub token: Vec<sb_web::TokenConfig>,
+    /// `[scorecard]`: the QA scorecard (absent: the built-in one).
+    pub scorecard: Option<sb_web::ScorecardConfig>,
     /// `[[queue]]` tables: where callers wait for agents.
     #[serde(rename = "queue")]
     pub queues: Vec<sb_center::QueueConfig>,
@@ -192,6 +194,7 @@ impl Default for Config {
             web: sb_web::WebConfig::default(),
             user: Vec::new(),
             token: Vec::new(),
+            scorecard: None,
             queues: Vec::new(),
             agents: Vec::new(),
             base_dir: PathBuf::from("."),
@@ -338,7 +341,16 @@ impl Config {
             return Err("[media] rtp_ports must be [low, high] with 1024 <= low < high".into());
         }
         self.center().validate().map_err(|e| e.to_string())?;
+        self.scorecard()?;
         Ok(())
+    }
+
+    /// The checked `[scorecard]`, or the built-in one when the file has none.
+    pub fn scorecard(&self) -> Result<sb_web::Scorecard, String> {
+        match &self.scorecard {
+            Some(config) => sb_web::Scorecard::from_config(config),
+            None => Ok(sb_web::Scorecard::default()),
+        }
     }
 
     /// The `[[queue]]` and `[[agent]]` sections together.
@@ -424,6 +436,42 @@ mod tests {
         assert!(err.contains("rtp_port"), "{err}");
         std::fs::write(&path, "[media]\ncodecs = [\"G729\"]\n").unwrap();
         assert!(Config::load(&path).unwrap_err().contains("G729"));
+    }
+
+    #[test]
+    fn scorecards_are_checked_at_load_and_default_when_absent() {
+        let dir = std::env::temp_dir().join(format!("sb-scorecard-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.toml");
+        std::fs::write(&path, "").unwrap();
+        let config = Config::load(&path).unwrap();
+        assert_eq!(config.scorecard().unwrap(), sb_web::Scorecard::default());
+        let card = |criteria: &str| format!("[scorecard]\nname = \"Support QA\"\n{criteria}");
+        let greeting = "[[scorecard.criterion]]\nid = \"greeting\"\nlabel = \"Greeted\"\nkind = \"yes_no\"\nweight = 1\n";
+        let empathy = "[[scorecard.criterion]]\nid = \"empathy\"\nlabel = \"Empathy\"\nkind = \"scale\"\nweight = 2\n";
+        std::fs::write(&path, card(&format!("{greeting}{empathy}"))).unwrap();
+        let loaded = Config::load(&path).unwrap().scorecard().unwrap();
+        assert_eq!(loaded.criteria.len(), 2);
+        assert_eq!(loaded.criteria[1].weight, 2.0);
+        for (bad, says) in [
+            (card(""), "[scorecard] has no criteria"),
+            (
+                card(&format!("{greeting}{greeting}")),
+                "criterion \"greeting\": the id is used twice",
+            ),
+            (
+                card(&greeting.replace("yes_no", "stars")),
+                "criterion \"greeting\": unknown kind \"stars\"",
+            ),
+            (
+                card(&empathy.replace("weight = 2", "weight = 0")),
+                "criterion \"empathy\": weight must be above 0",
+            ),
+        ] {
+            std::fs::write(&path, bad).unwrap();
+            let e = Config::load(&path).unwrap_err();
+            assert!(e.contains(says), "{e}");
+        }
     }
 
     #[test]

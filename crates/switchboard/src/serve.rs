@@ -235,6 +235,8 @@ async fn start_web(
         admin_password_file: (!file.as_os_str().is_empty()).then(|| config.path(file)),
         center,
         metrics: Some(start_metrics()?),
+        scorecard: config.scorecard().map_err(anyhow::Error::msg)?,
+        pii_roles: config.web.pii_roles.clone(),
     };
     let web = sb_web::start(settings, store.clone())
         .await

@@ -77,6 +77,9 @@ mod tests {
             secure_cookies: false,
             center,
             metrics: None,
+            scorecard: Arc::default(),
+            pii_roles: Arc::new([]),
+            audit_windows: Arc::default(),
         };
         let request = Request::get(uri)
             .header("Authorization", format!("Bearer {token}"))

@@ -1,4 +1,5 @@
-//! The web layer's part of the configuration file: `[web]`, `[[user]]` and `[[token]]`.
+//! The web layer's part of the configuration file: `[web]`, `[[user]]`, `[[token]]` (and
+//! `[scorecard]`, in `scorecard.rs`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,6 +20,9 @@ pub struct WebConfig {
     /// Where the generated first-start admin password is kept (only while no `[[user]]` is
     /// configured); `""` generates none.
     pub admin_password_file: PathBuf,
+    /// Roles that see personal data (card numbers, long numbers, e-mail addresses) in
+    /// transcripts and recordings; the others get them masked and bleeped.
+    pub pii_roles: Vec<Role>,
 }
 
 impl Default for WebConfig {
@@ -26,6 +30,7 @@ impl Default for WebConfig {
         WebConfig {
             listen: Some(DEFAULT_LISTEN.parse().expect("literal")),
             admin_password_file: "var/admin-password".into(),
+            pii_roles: vec![Role::Admin, Role::Supervisor],
         }
     }
 }

@@ -21,7 +21,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::AppState;
 use crate::auth::SignedIn;
 use crate::error::ApiError;
-use crate::routes::readable_call;
+use crate::routes::{pii, readable_call};
 
 type Updates = broadcast::Receiver<std::sync::Arc<StoreUpdate>>;
 
@@ -61,7 +61,8 @@ pub(crate) async fn stream(
     // Subscribed before the 101 goes out: whatever is committed after the client sees it
     // connected reaches the client.
     let updates = state.store.subscribe();
-    Ok(upgrade.on_upgrade(move |socket| forward(socket, updates, call)))
+    let clear = signed_in.principal.views_pii(&state.pii_roles);
+    Ok(upgrade.on_upgrade(move |socket| forward(socket, updates, call, clear)))
 }
 
 /// The `call` parameter, the only one there is.
@@ -98,13 +99,33 @@ fn same_origin(headers: &HeaderMap) -> bool {
 }
 
 /// Sends the updates (of one call, if `call` is set) until the client goes or the store stops.
-async fn forward(mut socket: WebSocket, mut updates: Updates, call: Option<String>) {
+/// An update as JSON: transcript lines with their `pii` spans, and for a watcher without
+/// `view_pii` (`clear` false) their text and the events' data masked, as the call detail
+/// shows them.
+fn update_json(update: &StoreUpdate, clear: bool) -> Result<String, serde_json::Error> {
+    let mut value = serde_json::to_value(update)?;
+    match update {
+        StoreUpdate::Transcript(line) => {
+            let (text, spans) = pii::line_text(line, clear);
+            if !clear && !spans.is_empty() {
+                value["data"]["words"] = serde_json::Value::Null;
+            }
+            value["text"] = text.into();
+            value["pii"] = serde_json::to_value(spans)?;
+        }
+        StoreUpdate::Event(_) if !clear => pii::mask_json(&mut value["data"]),
+        _ => {}
+    }
+    serde_json::to_string(&value)
+}
+
+async fn forward(mut socket: WebSocket, mut updates: Updates, call: Option<String>, clear: bool) {
     loop {
         tokio::select! {
             update = updates.recv() => {
                 let text = match update {
                     Ok(update) if call.as_deref().is_some_and(|c| c != update.call_id()) => continue,
-                    Ok(update) => match serde_json::to_string(&*update) {
+                    Ok(update) => match update_json(&update, clear) {
                         Ok(text) => text,
                         Err(e) => {
                             tracing::error!(error = %e, "cannot serialize a store update");
@@ -152,5 +173,41 @@ mod tests {
             (header::ORIGIN, "https://evil.example")
         ])));
         assert!(!same_origin(&headers(&[(header::ORIGIN, "http://x")])));
+    }
+
+    #[test]
+    fn watchers_without_view_pii_get_masked_lines_and_event_data() {
+        let line = StoreUpdate::Transcript(sb_store::TranscriptLine {
+            call_id: "c".into(),
+            speaker: sb_store::Speaker::Caller,
+            start_ms: 0,
+            end_ms: 1000,
+            text: "it is 4111111111111111".into(),
+            confidence: None,
+            interrupted_after_ms: None,
+            data: json!({"words": [{"word": "4111111111111111"}]}),
+        });
+        let masked: serde_json::Value =
+            serde_json::from_str(&update_json(&line, false).unwrap()).unwrap();
+        assert_eq!(masked["text"], "it is [card ••••1111]");
+        assert_eq!(masked["pii"][0]["kind"], "card");
+        assert!(masked["data"]["words"].is_null());
+        let clear: serde_json::Value =
+            serde_json::from_str(&update_json(&line, true).unwrap()).unwrap();
+        assert_eq!(clear["text"], "it is 4111111111111111");
+        assert_eq!(clear["pii"][0]["start"], 6);
+        let event = StoreUpdate::Event(sb_store::CallEvent {
+            call_id: "c".into(),
+            seq: 1,
+            at: chrono::DateTime::UNIX_EPOCH,
+            kind: "slot_value".into(),
+            data: json!({"value": "jane@example.com"}),
+        });
+        assert!(update_json(&event, false).unwrap().contains("[email]"));
+        assert!(
+            update_json(&event, true)
+                .unwrap()
+                .contains("jane@example.com")
+        );
     }
 }

@@ -1,23 +1,30 @@
 //! Switchboard's web layer: the REST API over the call store (`/api/calls`, a call's detail and
 //! its recording with HTTP ranges), live store updates over a WebSocket (`/api/events`), the
 //! agent desk (`/api/agents`, `/api/queues`: the contact center's agents and queues, agents
-//! set available or away), sign-in with sessions or API tokens, health checks, Prometheus
-//! metrics (`/metrics`), and the OpenAPI document describing it all.
+//! set available or away), QA review (scorecard, scores, comments, export, reports, audit log,
+//! personal data masked and bleeped for roles without `view_pii`), the QA web UI, sign-in with
+//! sessions or API tokens, health checks, Prometheus metrics (`/metrics`), and the OpenAPI
+//! document describing it all.
 //!
-//! It only reads the store, plus one broadcast subscription per WebSocket; it never writes
-//! calls and holds no call logic. The agent desk asks the contact center's task through its
+//! It reads calls, plus one broadcast subscription per WebSocket; it never writes calls and
+//! holds no call logic. It writes only what reviewers make (scores, comments) and the audit
+//! log. The agent desk asks the contact center's task through its
 //! handle (`sb_call::contact_center::CenterHandle`), which owns every agent state. Requests run
 //! on the gateway's tokio runtime; the one CPU-heavy step, checking an argon2 password at
 //! sign-in, runs on the blocking pool.
 
+mod audit;
 mod auth;
+mod bleep;
 mod center;
 mod config;
 mod error;
 mod events;
 mod health;
 mod metrics;
+pub mod redaction;
 mod routes;
+pub mod scorecard;
 mod ui;
 
 use std::net::SocketAddr;
@@ -30,6 +37,7 @@ pub use auth::first_admin::ADMIN_NAME;
 pub use auth::secrets::{hash_password, new_token};
 pub use center::CenterSlot;
 pub use config::{DEFAULT_LISTEN, Role, TokenConfig, UserConfig, WebConfig, parse_listen};
+pub use scorecard::{Scorecard, ScorecardConfig};
 
 /// What [`start`] needs besides the store.
 #[derive(Debug, Clone)]
@@ -46,6 +54,10 @@ pub struct WebSettings {
     pub center: Option<CenterSlot>,
     /// The metrics `/metrics` renders (None: not recorded, `/metrics` answers 404).
     pub metrics: Option<sb_metrics::Metrics>,
+    /// The QA scorecard (checked).
+    pub scorecard: Scorecard,
+    /// Roles that see personal data unmasked.
+    pub pii_roles: Vec<Role>,
 }
 
 /// The running web server.
@@ -104,6 +116,12 @@ struct AppState {
     /// Session cookies get `Secure` unless the server listens on loopback only: beyond this
     /// machine, sign-in must go through TLS (a proxy in front).
     secure_cookies: bool,
+    /// The QA scorecard.
+    scorecard: Arc<Scorecard>,
+    /// Roles with the `view_pii` permission.
+    pii_roles: Arc<[Role]>,
+    /// When each user last had a view or listen of each call audited (one entry per window).
+    audit_windows: Arc<audit::Windows>,
 }
 
 /// Binds the address and serves the API on a task of the current runtime until the process
@@ -142,8 +160,12 @@ pub async fn start(settings: WebSettings, store: Store) -> Result<WebServer, Sta
         center: settings.center,
         metrics: settings.metrics,
         secure_cookies: !addr.ip().is_loopback(),
+        scorecard: Arc::new(settings.scorecard),
+        pii_roles: settings.pii_roles.into(),
+        audit_windows: Arc::default(),
     };
-    let app = routes::router(state);
+    // The peer address goes into the audit log.
+    let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "web server stopped");

@@ -4,6 +4,7 @@
 
 mod desk;
 pub mod first_admin;
+mod review;
 pub mod secrets;
 pub mod sessions;
 

@@ -10,16 +10,18 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::list_query::{self, ListQuery};
+use super::pii::{self, PiiView};
 use crate::AppState;
+use crate::audit::ClientAddr;
 use crate::auth::{Principal, SignedIn};
 use crate::error::ApiError;
 
 /// The event kind whose data is the bot's handoff summary.
 const HANDOFF_EVENT: &str = "escalated";
 
-/// A call as the API shows it, in the list and in the detail.
+/// A call as the API shows it, in the list, the detail and the export.
 #[derive(Debug, Serialize)]
-struct CallView<'a> {
+pub(super) struct CallView<'a> {
     id: &'a str,
     started_at: DateTime<Utc>,
     answered_at: Option<DateTime<Utc>>,
@@ -42,7 +44,7 @@ struct CallView<'a> {
 }
 
 impl<'a> CallView<'a> {
-    fn of(call: &'a CallRecord) -> CallView<'a> {
+    pub(super) fn of(call: &'a CallRecord) -> CallView<'a> {
         CallView {
             id: &call.id,
             started_at: call.started_at,
@@ -69,36 +71,47 @@ impl<'a> CallView<'a> {
     }
 }
 
-/// A transcript line as the API shows it: the emotion reading lifted out of `data`.
+/// A transcript line as the API shows it: the emotion reading lifted out of `data`, personal
+/// data found in the text (masked for roles without `view_pii`).
 #[derive(Debug, Serialize)]
 struct LineView<'a> {
     speaker: Speaker,
     start_ms: u64,
     end_ms: u64,
-    text: &'a str,
+    text: String,
+    /// Personal data in `text` (offsets in the text shown).
+    pii: Vec<PiiView>,
     confidence: Option<f32>,
     interrupted_after_ms: Option<u64>,
     /// The frustration score 0..1 of a caller line, when it was scored.
     frustration: Option<f64>,
     /// The whole emotion reading (cues, parts), or null.
     emotion: &'a Value,
-    /// Word timings, or null.
+    /// Word timings, or null (also when masked text has personal data: the words would
+    /// spell it out).
     words: &'a Value,
 }
 
 impl<'a> LineView<'a> {
-    fn of(line: &'a TranscriptLine) -> LineView<'a> {
+    fn of(line: &'a TranscriptLine, clear: bool) -> LineView<'a> {
         let emotion = &line.data["emotion"];
+        let (text, pii) = pii::line_text(line, clear);
+        let words = if clear || pii.is_empty() {
+            &line.data["words"]
+        } else {
+            &Value::Null
+        };
         LineView {
             speaker: line.speaker,
             start_ms: line.start_ms,
             end_ms: line.end_ms,
-            text: &line.text,
+            text,
+            pii,
             confidence: line.confidence,
             interrupted_after_ms: line.interrupted_after_ms,
             frustration: emotion["score"].as_f64(),
             emotion,
-            words: &line.data["words"],
+            words,
         }
     }
 }
@@ -121,7 +134,9 @@ pub(super) async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let Query(pairs) = query?;
     let ListQuery { mut filter, limit } = list_query::parse(&pairs)?;
-    signed_in.principal.restrict(&mut filter)?;
+    let who = &signed_in.principal;
+    who.restrict(&mut filter)?;
+    pii::check_search(&filter, who.views_pii(&state.pii_roles))?;
     // One more than asked: whether it comes tells whether there is a next page.
     filter.limit = Some(limit + 1);
     let mut calls = state.store.list_calls(&filter).await?;
@@ -132,21 +147,32 @@ pub(super) async fn list(
     Ok(Json(json!({ "calls": views, "next_cursor": next_cursor })))
 }
 
-/// `GET /api/calls/{id}`
+/// `GET /api/calls/{id}`: personal data masked for roles without `view_pii`, in the
+/// transcript and in the events' data; audited as a `view`.
 pub(super) async fn detail(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    addr: ClientAddr,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let call = readable_call(&state, &signed_in.principal, &id).await?;
-    let (events, transcript) =
+    let who = &signed_in.principal;
+    let call = readable_call(&state, who, &id).await?;
+    let (mut events, transcript) =
         tokio::try_join!(state.store.call_events(&id), state.store.transcript(&id))?;
+    let clear = who.views_pii(&state.pii_roles);
+    if !clear {
+        // Slots, collected digits, webhook replies and summaries may repeat what was said.
+        for event in &mut events {
+            pii::mask_json(&mut event.data);
+        }
+    }
     let handoff = events
         .iter()
         .rev()
         .find(|e| e.kind == HANDOFF_EVENT)
         .map(handoff);
-    let lines: Vec<LineView> = transcript.iter().map(LineView::of).collect();
+    let lines: Vec<LineView> = transcript.iter().map(|l| LineView::of(l, clear)).collect();
+    state.audit_once(who, "view", &id, addr).await;
     Ok(Json(json!({
         "call": CallView::of(&call),
         "events": events,

@@ -1,6 +1,6 @@
-//! The query string of `GET /api/calls`, read strictly: an unknown, repeated or malformed
-//! parameter is a 400 that names it, never a filter silently ignored. Empty values are ignored,
-//! as a form with blank fields sends them.
+//! The query string of `GET /api/calls` (and the export, which filters the same way), read
+//! strictly: an unknown, repeated or malformed parameter is a 400 that names it, never a filter
+//! silently ignored. Empty values are ignored, as a form with blank fields sends them.
 
 use chrono::{DateTime, Utc};
 use sb_store::{CallCursor, CallFilter};
@@ -38,21 +38,47 @@ pub struct ListQuery {
     pub limit: u32,
 }
 
-/// Reads the list parameters.
+/// Reads the list parameters of `GET /api/calls`.
 pub fn parse(pairs: &[(String, String)]) -> Result<ListQuery, ApiError> {
+    let options = Options {
+        extra: &[],
+        default_limit: DEFAULT_LIMIT,
+        max_limit: MAX_LIMIT,
+    };
+    parse_with(pairs, &options).map(|(query, _)| query)
+}
+
+/// What another route that filters calls like the list (the export) takes besides.
+pub struct Options {
+    /// Its own parameters, returned as given (once each, like the others).
+    pub extra: &'static [&'static str],
+    /// `limit` when not given.
+    pub default_limit: u32,
+    /// The largest `limit`.
+    pub max_limit: u32,
+}
+
+/// Reads the list parameters and the `extra` ones (returned with their trimmed values).
+pub fn parse_with(
+    pairs: &[(String, String)],
+    options: &Options,
+) -> Result<(ListQuery, Vec<(String, String)>), ApiError> {
     let mut query = ListQuery {
-        limit: DEFAULT_LIMIT,
+        limit: options.default_limit,
         ..ListQuery::default()
     };
+    let mut extras = Vec::new();
     let mut seen = Vec::new();
     for (name, value) in pairs {
-        if !PARAMETERS.contains(&name.as_str()) {
+        let extra = options.extra.contains(&name.as_str());
+        if !extra && !PARAMETERS.contains(&name.as_str()) {
+            let takes: Vec<&str> = options.extra.iter().chain(&PARAMETERS).copied().collect();
             return Err(ApiError::bad_parameter(
                 name,
                 value,
                 format!(
-                    "unknown parameter `{name}`; the list takes {}",
-                    PARAMETERS.join(", ")
+                    "unknown parameter `{name}`; this takes {}",
+                    takes.join(", ")
                 ),
             ));
         }
@@ -65,6 +91,10 @@ pub fn parse(pairs: &[(String, String)]) -> Result<ListQuery, ApiError> {
         }
         seen.push(name);
         let value = value.trim();
+        if extra {
+            extras.push((name.clone(), value.to_string()));
+            continue;
+        }
         if value.is_empty() {
             continue;
         }
@@ -82,7 +112,7 @@ pub fn parse(pairs: &[(String, String)]) -> Result<ListQuery, ApiError> {
             "q" => f.text = text,
             "escalated" => f.escalated = Some(boolean(name, value)?),
             "min_frustration" => f.min_frustration = Some(score(name, value)?),
-            "limit" => query.limit = limit(value)?,
+            "limit" => query.limit = limit(value, options.max_limit)?,
             "cursor" => f.after = Some(parse_cursor(value)?),
             _ => unreachable!("every name in PARAMETERS has an arm"),
         }
@@ -97,7 +127,7 @@ pub fn parse(pairs: &[(String, String)]) -> Result<ListQuery, ApiError> {
             "`to` must be later than `from`",
         ));
     }
-    Ok(query)
+    Ok((query, extras))
 }
 
 /// The cursor of the page after `last`: its start time in unix milliseconds and its id.
@@ -129,7 +159,7 @@ fn parse_cursor(value: &str) -> Result<CallCursor, ApiError> {
     })
 }
 
-fn time(name: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
+pub(super) fn time(name: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
     DateTime::parse_from_rfc3339(value)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| {
@@ -167,16 +197,16 @@ fn score(name: &str, value: &str) -> Result<f64, ApiError> {
         })
 }
 
-fn limit(value: &str) -> Result<u32, ApiError> {
+fn limit(value: &str, max: u32) -> Result<u32, ApiError> {
     value
         .parse::<u32>()
         .ok()
-        .filter(|n| (1..=MAX_LIMIT).contains(n))
+        .filter(|n| (1..=max).contains(n))
         .ok_or_else(|| {
             ApiError::bad_parameter(
                 "limit",
                 value,
-                format!("`limit` must be a whole number from 1 to {MAX_LIMIT}"),
+                format!("`limit` must be a whole number from 1 to {max}"),
             )
         })
 }

@@ -1,12 +1,17 @@
 //! The HTTP routes, and the JSON answers for paths and methods that are not routes.
 
 mod agents;
+mod audit;
 mod callbacks;
 mod calls;
+mod export;
 mod list_query;
 mod openapi;
+pub(crate) mod pii;
 mod queues;
 mod recording;
+mod reports;
+mod review;
 mod session;
 
 use axum::Router;
@@ -35,6 +40,18 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/calls", get(calls::list))
         .route("/api/calls/{id}", get(calls::detail))
         .route("/api/calls/{id}/recording", get(recording::stream))
+        .route(
+            "/api/calls/{id}/scores",
+            get(review::scores).put(review::put_score),
+        )
+        .route(
+            "/api/calls/{id}/comments",
+            get(review::comments).post(review::add_comment),
+        )
+        .route("/api/scorecard", get(review::scorecard))
+        .route("/api/export", get(export::export))
+        .route("/api/reports", get(reports::report))
+        .route("/api/audit", get(audit::list))
         .route("/api/events", get(events::stream))
         .route("/api/agents", get(agents::list))
         .route("/api/agents/{id}", get(agents::detail))

@@ -2,6 +2,10 @@
 //! Content-Range, Accept-Ranges, 416 for a range past the end), so a browser's audio player can
 //! seek. tower-http's `ServeFile` does the range arithmetic; a recording still being written is
 //! served up to what is on disk.
+//!
+//! Roles without `view_pii` get the bleeped copy (`crate::bleep`) when the transcript has
+//! personal data. Listening is audited once per user, call and 10 minutes (a player's range
+//! requests are one listen).
 
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
@@ -11,19 +15,26 @@ use serde_json::json;
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
+use std::path::PathBuf;
+
 use crate::AppState;
+use crate::audit::ClientAddr;
 use crate::auth::SignedIn;
+use crate::bleep;
 use crate::error::ApiError;
+use crate::routes::pii;
 use crate::routes::readable_call;
 
 /// `GET /api/calls/{id}/recording`
 pub(super) async fn stream(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    addr: ClientAddr,
     Path(id): Path<String>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let call = readable_call(&state, &signed_in.principal, &id).await?;
+    let who = &signed_in.principal;
+    let call = readable_call(&state, who, &id).await?;
     let path = call.recording_path.ok_or_else(|| {
         ApiError::new(StatusCode::NOT_FOUND, "this call has no recording")
             .with_detail(json!({ "id": id }))
@@ -35,6 +46,12 @@ pub(super) async fn stream(
                 .with_detail(json!({ "id": id })),
         );
     }
+    let path = if who.views_pii(&state.pii_roles) {
+        PathBuf::from(path)
+    } else {
+        bleeped(&state, &id, PathBuf::from(path)).await?
+    };
+    state.audit_once(who, "listen", &id, addr).await;
     let range = request.headers().get(header::RANGE).cloned();
     let response = ServeFile::new(&path)
         .oneshot(request)
@@ -57,4 +74,26 @@ pub(super) async fn stream(
             .insert(header::CONTENT_RANGE, size.clone());
     }
     Ok(error)
+}
+
+/// The recording to serve a role without `view_pii`: the original when the transcript has no
+/// personal data, else its bleeped copy (made on the blocking pool the first time).
+async fn bleeped(state: &AppState, id: &str, original: PathBuf) -> Result<PathBuf, ApiError> {
+    let spans = pii::recording_spans(&state.store.transcript(id).await?);
+    if spans.is_empty() {
+        return Ok(original);
+    }
+    let made = tokio::task::spawn_blocking(move || bleep::bleeped_copy(&original, &spans)).await;
+    match made {
+        Ok(Ok(path)) => Ok(path),
+        failed => {
+            // Never fall back to the original: that would play the personal data.
+            tracing::error!(call = %id, error = ?failed, "cannot make the bleeped recording");
+            Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the recording could not be prepared with personal data bleeped",
+            )
+            .with_detail(json!({ "id": id })))
+        }
+    }
 }
