@@ -380,20 +380,6 @@ fn word_said(call: &Value) -> String {
         .to_lowercase()
 }
 
-/// ESCAPE HATCH, the only one: the scorecard API (GET /api/scorecard) comes from another
-/// branch. Until both are merged, a 404 skips the scoring and comment step (and the page must
-/// say scoring is not available). Remove this function and its one caller once merged.
-fn scorecard_api_present(gw: &Gateway) -> bool {
-    let qa = Client::sign_in(gw, "quinn", QA_PASSWORD);
-    let answer = qa.get("/api/scorecard");
-    if answer.status == 404 {
-        println!("scorecard API absent: scoring step skipped");
-        return false;
-    }
-    assert_eq!(answer.status, 200, "GET /api/scorecard: {}", answer.json());
-    true
-}
-
 /// The index of the first transcript line marked `current`, or -1.
 const CURRENT_LINE: &str = "return [...document.querySelectorAll('[data-testid=transcript-line]')]\
      .findIndex((l) => l.classList.contains('current'))";
@@ -592,58 +578,54 @@ fn a_reviewer_finds_plays_and_scores_a_call_and_an_agent_is_refused_another_agen
         "the caller's frustration is on the timeline"
     );
 
-    if scorecard_api_present(&gw) {
-        // Answer every criterion (yes, or 4 of 5), with a note, and submit.
-        let criteria = browser.run(
-            "return [...document.querySelectorAll('[data-testid=criterion]')]\
-               .map((c) => [c.dataset.criterion, c.classList.contains('scale') ? '4' : 'yes'])",
-            json!([]),
-        );
-        for pair in criteria.as_array().unwrap() {
-            browser.click(&format!(
-                "[data-testid=answer-{}-{}]",
-                pair[0].as_str().unwrap(),
-                pair[1].as_str().unwrap()
-            ));
-        }
-        browser.type_into("[data-testid=score-note]", "Clear dictation, polite bot.");
-        browser.click("[data-testid=score-submit]");
-        browser.wait(
-            "the score to be saved",
-            "return document.querySelector('[data-testid=score-status]').innerText.startsWith('Saved') \
-               && [...document.querySelectorAll('[data-testid=score]')].some((s) => s.innerText.includes('quinn'))",
-            json!([]),
-        );
-        let qa = Client::sign_in(&gw, "quinn", QA_PASSWORD);
-        let scores = qa.json(&format!("/api/calls/{id}/scores"));
-        assert_eq!(scores["scores"][0]["reviewer"], "quinn", "{scores}");
-        assert_eq!(
-            scores["scores"][0]["note"], "Clear dictation, polite bot.",
-            "{scores}"
-        );
-
-        // A comment at 4.2 s; a click on it seeks back there.
-        browser.run(
-            "document.querySelector('audio').currentTime = 4.2",
-            json!([]),
-        );
-        browser.type_into(
-            "[data-testid=comment-text]",
-            "The caller reads a name here.",
-        );
-        browser.click("[data-testid=comment-submit]");
-        browser.wait(
-            "the comment in the list",
-            "return [...document.querySelectorAll('[data-testid=comment]')]\
-               .some((c) => c.innerText.includes('0:04.2') && c.innerText.includes('reads a name'))",
-            json!([]),
-        );
-        browser.run("document.querySelector('audio').currentTime = 0", json!([]));
-        browser.click("[data-testid=comment] .ts");
-        assert!((position(&browser) - 4.2).abs() < 0.05, "the comment seeks");
-    } else {
-        browser.find("[data-testid=scorecard-absent]");
+    // Answer every criterion (yes, or 4 of 5), with a note, and submit.
+    let criteria = browser.run(
+        "return [...document.querySelectorAll('[data-testid=criterion]')]\
+           .map((c) => [c.dataset.criterion, c.classList.contains('scale') ? '4' : 'yes'])",
+        json!([]),
+    );
+    for pair in criteria.as_array().unwrap() {
+        browser.click(&format!(
+            "[data-testid=answer-{}-{}]",
+            pair[0].as_str().unwrap(),
+            pair[1].as_str().unwrap()
+        ));
     }
+    browser.type_into("[data-testid=score-note]", "Clear dictation, polite bot.");
+    browser.click("[data-testid=score-submit]");
+    browser.wait(
+        "the score to be saved",
+        "return document.querySelector('[data-testid=score-status]').innerText.startsWith('Saved') \
+           && [...document.querySelectorAll('[data-testid=score]')].some((s) => s.innerText.includes('quinn'))",
+        json!([]),
+    );
+    let qa = Client::sign_in(&gw, "quinn", QA_PASSWORD);
+    let scores = qa.json(&format!("/api/calls/{id}/scores"));
+    assert_eq!(scores["scores"][0]["reviewer"], "quinn", "{scores}");
+    assert_eq!(
+        scores["scores"][0]["note"], "Clear dictation, polite bot.",
+        "{scores}"
+    );
+
+    // A comment at 4.2 s; a click on it seeks back there.
+    browser.run(
+        "document.querySelector('audio').currentTime = 4.2",
+        json!([]),
+    );
+    browser.type_into(
+        "[data-testid=comment-text]",
+        "The caller reads a name here.",
+    );
+    browser.click("[data-testid=comment-submit]");
+    browser.wait(
+        "the comment in the list",
+        "return [...document.querySelectorAll('[data-testid=comment]')]\
+           .some((c) => c.innerText.includes('0:04.2') && c.innerText.includes('reads a name'))",
+        json!([]),
+    );
+    browser.run("document.querySelector('audio').currentTime = 0", json!([]));
+    browser.click("[data-testid=comment] .ts");
+    assert!((position(&browser) - 4.2).abs() < 0.05, "the comment seeks");
     let shot = browser.screenshot("call-page.png");
     let png = std::fs::read(&shot).unwrap();
     assert!(
