@@ -287,7 +287,7 @@ impl Default for KbConfig {
 impl Default for LogConfig {
     fn default() -> Self {
         LogConfig {
-            level: "info".into(),
+            level: "info,ort=warn".into(),
         }
     }
 }
