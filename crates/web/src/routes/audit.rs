@@ -7,7 +7,7 @@ use axum::extract::{Query, State};
 use sb_store::AuditFilter;
 use serde_json::{Value, json};
 
-use super::list_query::time;
+use super::list_query::{known_parameters, time};
 use crate::AppState;
 use crate::auth::SignedIn;
 use crate::error::ApiError;
@@ -37,31 +37,8 @@ fn parse(pairs: &[(String, String)]) -> Result<AuditFilter, ApiError> {
         limit: DEFAULT_LIMIT,
         ..AuditFilter::default()
     };
-    let mut seen = Vec::new();
-    for (name, value) in pairs {
-        if !PARAMETERS.contains(&name.as_str()) {
-            return Err(ApiError::bad_parameter(
-                name,
-                value,
-                format!(
-                    "unknown parameter `{name}`; the audit log takes {}",
-                    PARAMETERS.join(", ")
-                ),
-            ));
-        }
-        if seen.contains(&name) {
-            return Err(ApiError::bad_parameter(
-                name,
-                value,
-                format!("`{name}` is given twice"),
-            ));
-        }
-        seen.push(name);
-        let value = value.trim();
-        if value.is_empty() {
-            continue;
-        }
-        match name.as_str() {
+    for (name, value) in known_parameters(pairs, &PARAMETERS, "the audit log takes")? {
+        match name {
             "call" => filter.call_id = Some(value.to_string()),
             "user" => filter.user = Some(value.to_string()),
             "from" => filter.since = Some(time(name, value)?),

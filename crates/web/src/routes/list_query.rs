@@ -159,6 +159,40 @@ fn parse_cursor(value: &str) -> Result<CallCursor, ApiError> {
     })
 }
 
+/// The parameters of a route that takes exactly `known`, each at most once: (name, trimmed
+/// value) for those with a value. An unknown or repeated one is a 400 naming it; `takes` says
+/// who takes what (`"reports take"` → "unknown parameter `x`; reports take from, to, …").
+pub(super) fn known_parameters<'a>(
+    pairs: &'a [(String, String)],
+    known: &[&str],
+    takes: &str,
+) -> Result<Vec<(&'a str, &'a str)>, ApiError> {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut given = Vec::new();
+    for (name, value) in pairs {
+        if !known.contains(&name.as_str()) {
+            return Err(ApiError::bad_parameter(
+                name,
+                value,
+                format!("unknown parameter `{name}`; {takes} {}", known.join(", ")),
+            ));
+        }
+        if seen.contains(&name.as_str()) {
+            return Err(ApiError::bad_parameter(
+                name,
+                value,
+                format!("`{name}` is given twice"),
+            ));
+        }
+        seen.push(name);
+        let value = value.trim();
+        if !value.is_empty() {
+            given.push((name.as_str(), value));
+        }
+    }
+    Ok(given)
+}
+
 pub(super) fn time(name: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
     DateTime::parse_from_rfc3339(value)
         .map(|t| t.with_timezone(&Utc))

@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use sb_store::{ReportBy, ReportQuery, ReportRow};
 use serde_json::{Value, json};
 
-use super::list_query::time;
+use super::list_query::{known_parameters, time};
 use crate::AppState;
 use crate::auth::SignedIn;
 use crate::error::ApiError;
@@ -44,31 +44,8 @@ pub(super) async fn report(
 
 fn parse(pairs: &[(String, String)], now: DateTime<Utc>) -> Result<ReportQuery, ApiError> {
     let (mut since, mut before, mut by, mut repeat_days) = (None, None, ReportBy::Day, 7);
-    let mut seen = Vec::new();
-    for (name, value) in pairs {
-        if !PARAMETERS.contains(&name.as_str()) {
-            return Err(ApiError::bad_parameter(
-                name,
-                value,
-                format!(
-                    "unknown parameter `{name}`; reports take {}",
-                    PARAMETERS.join(", ")
-                ),
-            ));
-        }
-        if seen.contains(&name) {
-            return Err(ApiError::bad_parameter(
-                name,
-                value,
-                format!("`{name}` is given twice"),
-            ));
-        }
-        seen.push(name);
-        let value = value.trim();
-        if value.is_empty() {
-            continue;
-        }
-        match name.as_str() {
+    for (name, value) in known_parameters(pairs, &PARAMETERS, "reports take")? {
+        match name {
             "from" => since = Some(time(name, value)?),
             "to" => before = Some(time(name, value)?),
             "by" => {
