@@ -7,7 +7,7 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use switchboard_e2e::api_client::{Client, assert_error, offline_cli};
+use switchboard_e2e::api_client::{Client, assert_error, new_token, offline_cli};
 use switchboard_e2e::baresip::Baresip;
 use switchboard_e2e::tools::wait_for_event;
 use switchboard_e2e::{Gateway, events_of, repo};
@@ -20,13 +20,7 @@ const QA_PASSWORD: &str = "quinn's review passphrase";
 fn gateway_with_desk() -> (Gateway, String) {
     let anna_hash = offline_cli(&["user", "hash-password"], ANNA_PASSWORD);
     let qa_hash = offline_cli(&["user", "hash-password"], QA_PASSWORD);
-    let made = offline_cli(&["user", "new-token", "boss", "--role", "supervisor"], "");
-    let token = made
-        .lines()
-        .find_map(|l| l.strip_prefix("token: "))
-        .expect("new-token prints the token")
-        .to_string();
-    let token_entry = &made[made.find("[[token]]").expect("and its config entry")..];
+    let (token, token_entry) = new_token("boss", "supervisor");
     let config = format!(
         "[[queue]]\nname = \"support\"\nskills = [\"support\"]\nring_timeout_secs = 30\n\
          max_wait_secs = 60\noverflow = \"node:agents_busy\"\nwrap_up_secs = 2\n\n\

@@ -9,7 +9,7 @@ use std::f64::consts::PI;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use switchboard_e2e::api_client::{Client, assert_error, offline_cli};
+use switchboard_e2e::api_client::{Client, assert_error, new_token};
 use switchboard_e2e::baresip::Baresip;
 use switchboard_e2e::prometheus::{sample, scrape};
 use switchboard_e2e::tools::{sox, speech_file, wait_for_event};
@@ -365,13 +365,7 @@ fn with_nobody_signed_in_the_caller_hears_the_place_in_line_then_the_overflow() 
 fn a_callback_overflow_stores_the_number_the_caller_keys_in() {
     let _serial = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
-    let made = offline_cli(&["user", "new-token", "desk", "--role", "agent"], "");
-    let token = made
-        .lines()
-        .find_map(|l| l.strip_prefix("token: "))
-        .expect("new-token prints the token")
-        .to_string();
-    let token_entry = &made[made.find("[[token]]").expect("and its config entry")..];
+    let (token, token_entry) = new_token("desk", "agent");
     let gw = gateway(&format!(
         "[[queue]]\nname = \"support\"\nmax_wait_secs = 4\noverflow = \"callback\"\n\n{token_entry}"
     ));

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use sb_store::{NewCall, Speaker, Store, TranscriptLine};
 use serde_json::{Value, json};
-use switchboard_e2e::api_client::{Client, assert_error, offline_cli};
+use switchboard_e2e::api_client::{Client, assert_error, new_token, offline_cli};
 use switchboard_e2e::sipp::{assert_sipp_ok, sipp, sipp_dir};
 use switchboard_e2e::{Gateway, output_text};
 use tungstenite::client::IntoClientRequest;
@@ -30,13 +30,7 @@ const AGENT_PASSWORD: &str = "agent ann's passphrase";
 fn gateway_with_accounts() -> (Gateway, String) {
     let qa_hash = offline_cli(&["user", "hash-password"], &format!("{QA_PASSWORD}\n"));
     let agent_hash = offline_cli(&["user", "hash-password"], AGENT_PASSWORD);
-    let made = offline_cli(&["user", "new-token", "crm", "--role", "supervisor"], "");
-    let token = made
-        .lines()
-        .find_map(|l| l.strip_prefix("token: "))
-        .expect("new-token prints the token")
-        .to_string();
-    let entry = &made[made.find("[[token]]").expect("and its config entry")..];
+    let (token, entry) = new_token("crm", "supervisor");
     let accounts = format!(
         "\n[[user]]\nname = \"quinn\"\nrole = \"qa\"\npassword_hash = \"{}\"\n\n[[user]]\nname = \"ann\"\nrole = \"agent\"\npassword_hash = \"{}\"\n\n{entry}",
         qa_hash.trim(),

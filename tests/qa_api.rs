@@ -12,7 +12,7 @@ use chrono::{Duration, Utc};
 use sb_store::{NewCall, Speaker, Store, TranscriptLine};
 use serde_json::{Value, json};
 use switchboard_e2e::Gateway;
-use switchboard_e2e::api_client::{Client, assert_error, offline_cli};
+use switchboard_e2e::api_client::{Client, assert_error, new_token, offline_cli};
 
 const QA_PASSWORD: &str = "qa reviewer's passphrase";
 const AGENT_PASSWORD: &str = "agent ann's passphrase";
@@ -44,13 +44,7 @@ weight = 2
 fn gateway() -> (Gateway, String) {
     let qa_hash = offline_cli(&["user", "hash-password"], QA_PASSWORD);
     let agent_hash = offline_cli(&["user", "hash-password"], AGENT_PASSWORD);
-    let made = offline_cli(&["user", "new-token", "crm", "--role", "supervisor"], "");
-    let token = made
-        .lines()
-        .find_map(|l| l.strip_prefix("token: "))
-        .expect("new-token prints the token")
-        .to_string();
-    let entry = &made[made.find("[[token]]").expect("and its config entry")..];
+    let (token, entry) = new_token("crm", "supervisor");
     let accounts = format!(
         "{SCORECARD}\n[[user]]\nname = \"quinn\"\nrole = \"qa\"\npassword_hash = \"{}\"\n\n[[user]]\nname = \"ann\"\nrole = \"agent\"\npassword_hash = \"{}\"\n\n{entry}",
         qa_hash.trim(),

@@ -10,6 +10,19 @@ use serde_json::{Value, json};
 use crate::http::{Response, request};
 use crate::{Gateway, binary, output_text};
 
+/// Makes an API token with `switchboard user new-token NAME --role ROLE`; returns the token
+/// and the `[[token]]` entry to append to a config.
+pub fn new_token(name: &str, role: &str) -> (String, String) {
+    let made = offline_cli(&["user", "new-token", name, "--role", role], "");
+    let token = made
+        .lines()
+        .find_map(|l| l.strip_prefix("token: "))
+        .expect("new-token prints the token")
+        .to_string();
+    let entry = made[made.find("[[token]]").expect("and its config entry")..].to_string();
+    (token, entry)
+}
+
 /// Runs the binary without a gateway (`user …` commands), `stdin` piped in; returns stdout.
 pub fn offline_cli(args: &[&str], stdin: &str) -> String {
     let mut child = Command::new(binary())
